@@ -1,0 +1,52 @@
+# Two commands do everything: `make run` starts the chat offline, `make test` runs every test.
+# Both install what they need first (idempotent: a stamp file per requirements file).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+CHROMIUM ?= /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: run test lint unit deps clean
+
+run: deps
+	$(PY) -m emulator
+
+test: deps checkov
+	$(PY) -m ruff check .
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: deps
+	$(PY) -m ruff check .
+
+unit: deps
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+deps: $(STAMPS)/venv $(STAMPS)/npm
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMPS)/venv: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+# The page loads the official client from the app itself, so the chat works with no internet.
+$(STAMPS)/npm: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	mkdir -p content/vendor
+	cp node_modules/@microsoft/signalr/dist/browser/signalr.min.js content/vendor/
+	@mkdir -p $(STAMPS) && touch $@
+
+# checkov pins many packages of its own, so it lives in its own virtual environment.
+checkov: $(STAMPS)/checkov
+$(STAMPS)/checkov: requirements-checkov.txt
+	$(PYTHON) -m venv $(VENV)-checkov
+	$(VENV)-checkov/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+clean:
+	rm -rf $(VENV) $(VENV)-checkov $(STAMPS) node_modules

@@ -1,0 +1,233 @@
+"""``python -m emulator``: the local SignalR Service and the local Functions host, together.
+
+The service listens on the port of ``AzureSignalRConnectionString`` (8888 in the example
+settings) and sends every hub event upstream to the host's ``/runtime/webhooks/signalr``; the host
+serves the app on 7071. Ctrl-C stops both, the service first so that its ``disconnected`` events
+still reach the host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import ConfigError, StackConfig, load_stack_config, with_service_port
+
+log = logging.getLogger("emulator")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--app-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="folder of function_app.py (default: the current folder)",
+    )
+    parser.add_argument(
+        "--bind", default="localhost", help="address both servers listen on (default: localhost)"
+    )
+    parser.add_argument(
+        "--service-port",
+        type=int,
+        help="SignalR Service port (default: from the "
+        "connection string, 8888); 0 picks a free port",
+    )
+    parser.add_argument(
+        "--host-port",
+        type=int,
+        help="Functions host port (default: Host.LocalHttpPort or 7071); 0 picks a free port",
+    )
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        help="local.settings.json to read (default: the app's, else local.settings.json.example)",
+    )
+    parser.add_argument(
+        "--service-settings",
+        type=Path,
+        help="the service's settings.json (UpstreamSettings.Templates); default: "
+        "every event to this host",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where entity state is kept (default: <app-dir>/.emulator-data)",
+    )
+    parser.add_argument(
+        "--enable-auth",
+        action="store_true",
+        help="check function keys as Azure does (off by default, as in Core Tools)",
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG shows every frame")
+    return parser.parse_args(argv)
+
+
+def bind_sockets(address: str, port: int) -> list[socket.socket]:
+    """Listening sockets for every address of ``address``, all on one port (port 0 picks one)."""
+    sockets: list[socket.socket] = []
+    infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    for family, kind, proto, _, sockaddr in infos:
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if sockets:  # same port on every address
+            sockaddr = (sockaddr[0], sockets[0].getsockname()[1], *sockaddr[2:])
+        try:
+            sock.bind(sockaddr)
+        except OSError as error:
+            sock.close()
+            if sockets and family == socket.AF_INET6:
+                continue  # no IPv6 loopback here: IPv4 alone will do
+            for opened in sockets:
+                opened.close()
+            raise OSError(f"cannot listen on {address}:{port}: {error.strerror}") from None
+        sock.listen(128)
+        sock.setblocking(False)
+        sockets.append(sock)
+    return sockets
+
+
+def url_host(bind: str) -> str:
+    if bind in ("", "0.0.0.0", "::"):
+        return "localhost"
+    return f"[{bind}]" if ":" in bind else bind
+
+
+def route_prefix(app_dir: Path) -> str:
+    try:
+        host = json.loads((app_dir / "host.json").read_text(encoding="utf-8"))
+        prefix = host.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+    except (OSError, ValueError, AttributeError):
+        prefix = "api"
+    return f"/{prefix.strip('/')}" if prefix.strip("/") else ""
+
+
+async def serve(config: StackConfig, stop: asyncio.Event) -> None:
+    from .functions import HostConfig
+    from .functions import make_app as make_host_app
+    from .signalr import ServiceConfig, UpstreamTemplate, load_settings
+    from .signalr import make_app as make_service_app
+
+    runners: list[web.AppRunner] = []
+    try:
+        service_sockets = (
+            bind_sockets(config.bind, config.service_port) if config.run_service else []
+        )
+        if service_sockets:
+            config = with_service_port(config, service_sockets[0].getsockname()[1])
+        host_sockets = bind_sockets(config.bind, config.host_port)
+        host_port = host_sockets[0].getsockname()[1]
+        host_url = f"http://{url_host(config.bind)}:{host_port}"
+        webhook = f"{host_url}/runtime/webhooks/signalr"
+
+        host_app = make_host_app(
+            HostConfig(
+                app_dir=config.app_dir,
+                settings=config.settings,
+                cors_origins=config.host_section.cors_origins,
+                cors_credentials=config.host_section.cors_credentials,
+                enable_auth=config.enable_auth,
+                data_dir=config.data_dir,
+                public_url=host_url,
+            )
+        )
+        host_runner = web.AppRunner(host_app, handle_signals=False)
+        await host_runner.setup()
+        runners.append(host_runner)
+        for sock in host_sockets:
+            await web.SockSite(host_runner, sock).start()
+
+        service_url = ""
+        if service_sockets:
+            if config.service_settings_file:
+                upstream = load_settings(config.service_settings_file)
+            else:
+                upstream = (UpstreamTemplate(url_template=webhook),)
+            service_app = make_service_app(
+                ServiceConfig(
+                    access_keys=config.access_keys,
+                    upstream=upstream,
+                )
+            )
+            service_runner = web.AppRunner(service_app, handle_signals=False)
+            await service_runner.setup()
+            runners.append(service_runner)
+            for sock in service_sockets:
+                await web.SockSite(service_runner, sock).start()
+            service_url = config.connection_string.endpoint
+
+        page = f"{host_url}{route_prefix(config.app_dir)}/index"
+        service_line = (
+            f"{service_url}  (upstream: {webhook})"
+            if service_url
+            else f"{config.connection_string.endpoint}  (not local: not started)"
+        )
+        print(f"emulator ready: service={service_url or '-'} host={host_url} page={page}")
+        print(f"\n  Open the chat:    {page}\n  Functions host:   {host_url}")
+        print(f"  SignalR Service:  {service_line}")
+        print("  Press Ctrl-C to stop.\n", flush=True)
+        await stop.wait()
+    finally:
+        # The service goes first: its disconnected events still need the host.
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        config = load_stack_config(
+            app_dir=args.app_dir,
+            bind=args.bind,
+            service_port=args.service_port,
+            host_port=args.host_port,
+            settings_file=args.settings,
+            service_settings_file=args.service_settings,
+            data_dir=args.data_dir,
+            enable_auth=args.enable_auth,
+        )
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(config, stop)
+
+    from .functions import FunctionsHostError
+    from .signalr import ConfigError as ServiceConfigError
+
+    try:
+        asyncio.run(run())
+    except (FunctionsHostError, ServiceConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

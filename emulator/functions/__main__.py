@@ -1,0 +1,71 @@
+"""``python -m emulator.functions``: run the local Functions host for one app directory."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from .app import make_app
+from .config import HostConfig, load_local_settings, merge_settings
+from .errors import FunctionsHostError
+from .log import host_logger
+
+__all__ = ["main"]
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m emulator.functions",
+                                     description="Local Azure Functions host for Python v2 apps")
+    parser.add_argument("--app-dir", default=".", type=Path, help="folder of function_app.py")
+    parser.add_argument("--port", type=int, default=None, help="default Host.LocalHttpPort/7071")
+    parser.add_argument("--host", default="localhost", help="address to listen on")
+    parser.add_argument("--enable-auth", action="store_true", help="check function keys")
+    parser.add_argument("--keys-file", type=Path, default=None)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--verbose", "-v", action="store_true")
+    return parser.parse_args(argv)
+
+
+async def _serve(config: HostConfig, host: str, port: int) -> None:
+    runner = web.AppRunner(make_app(config))
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    host_logger.info("Host started on http://%s:%d (Ctrl-C to stop)", host, bound)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="[%(asctime)s] %(message)s")
+    try:
+        values, section = load_local_settings(args.app_dir / "local.settings.json")
+        settings = merge_settings(values, os.environ)
+        port = args.port if args.port is not None else (section.local_http_port or 7071)
+        config = HostConfig(app_dir=args.app_dir, settings=settings,
+                            cors_origins=section.cors_origins,
+                            cors_credentials=section.cors_credentials,
+                            enable_auth=args.enable_auth, keys_file=args.keys_file,
+                            data_dir=args.data_dir, public_url=f"http://{args.host}:{port}")
+        asyncio.run(_serve(config, args.host, port))
+    except FunctionsHostError as exc:
+        host_logger.error("%s", exc)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""``make_app(config)``: the aiohttp shell of the local Functions host.
+
+Routes: ``/runtime/webhooks/signalr`` (SignalR trigger upstream), the Durable HTTP API under
+``/runtime/webhooks/durabletask`` when the app has entities, and every HTTP trigger under
+``/{routePrefix}/{route}``. One middleware turns host errors into their ``status_hint``; another
+applies CORS from ``Host.CORS`` / ``Host.CORSCredentials``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from .config import HostConfig
+from .errors import FunctionsHostError, InvocationError, WebhookError
+from .expressions import binding_data_for_http
+from .http_binding import build_http_request, response_parts
+from .indexing import format_function_table
+from .invoke import InvocationResult
+from .keys import SIGNALR_SYSTEM_KEY, key_from_request, load_or_create_keys
+from .log import host_logger
+from .runtime import REASON, HostRuntime
+from .signalr_output import connection_setting_name, connection_string_from
+from .webhook import (
+    UpstreamMessage,
+    build_invocation_context,
+    check_headers,
+    content_protocol,
+    encode_completion,
+    parse_upstream_body,
+    verify_upstream_signature,
+)
+
+__all__ = ["RUNTIME", "make_app"]
+
+RUNTIME = web.AppKey("runtime", HostRuntime)
+MAX_REQUEST_BODY = 100 * 1024 * 1024
+"""The Functions host's request size limit (100 MB); larger bodies get 413."""
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+_REFUSALS_SEEN: set[tuple[str, int, str]] = set()
+_MAX_REMEMBERED = 1000
+
+
+def _log_refusal(request: web.Request, status: int, message: str) -> None:
+    """WARNING the first time a refusal is seen, INFO afterwards (no log floods)."""
+    key = (request.path, status, message)
+    first = key not in _REFUSALS_SEEN
+    if first and len(_REFUSALS_SEEN) < _MAX_REMEMBERED:
+        _REFUSALS_SEEN.add(key)
+    host_logger.log(logging.WARNING if first else logging.INFO, "%s %s refused with %d: %s",
+                    request.method, request.path, status, message)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except FunctionsHostError as exc:
+        status = exc.status_hint
+        if status >= 500:
+            host_logger.error("%s %s failed: %s", request.method, request.path, exc)
+            return web.Response(status=status)
+        _log_refusal(request, status, str(exc))
+        return web.Response(status=status, text=str(exc))
+    except Exception:
+        host_logger.exception("unexpected error while serving %s %s", request.method,
+                              request.path)
+        return web.Response(status=500)
+
+
+def _cors(config: HostConfig) -> Callable[..., Awaitable[web.StreamResponse]]:
+    origins = {o.lower() for o in config.cors_origins}
+
+    @web.middleware
+    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        allowed = bool(origin) and ("*" in origins or (origin or "").lower() in origins)
+        preflight = (request.method == "OPTIONS"
+                     and "Access-Control-Request-Method" in request.headers)
+        if preflight and allowed:
+            response: web.StreamResponse = web.Response(status=204)
+            response.headers["Access-Control-Allow-Methods"] = request.headers[
+                "Access-Control-Request-Method"]
+            if "Access-Control-Request-Headers" in request.headers:
+                response.headers["Access-Control-Allow-Headers"] = request.headers[
+                    "Access-Control-Request-Headers"]
+        else:
+            response = await handler(request)
+        if allowed:
+            wildcard = "*" in origins and not config.cors_credentials
+            response.headers["Access-Control-Allow-Origin"] = "*" if wildcard else origin or ""
+            if config.cors_credentials:
+                response.headers["Access-Control-Allow-Credentials"] = "true"
+            response.headers.add("Vary", "Origin")
+        return response
+
+    return cors
+
+
+def _json_value(value: Any) -> Any:
+    """A Python return value as the JSON the host would see (bytes -> base64, §2.6)."""
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    return value
+
+
+async def _http_trigger(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    found = runtime.find_route(request.path, request.method)
+    if found is None:
+        return web.Response(status=404)
+    info, route_values = found
+    if runtime.keys is not None:
+        runtime.keys.authorize_function(
+            info.name, info.auth_level, key_from_request(request.headers, request.query))
+    body = await request.read()
+    req = build_http_request(method=request.method, url=str(request.url),
+                             headers=request.headers.items(), query=request.query.items(),
+                             route_params=route_values, body=body)
+    data = binding_data_for_http(
+        headers={k: v for k, v in req.headers.items()}, query=dict(request.query),
+        route_params=route_values, body=body, content_type=request.content_type)
+    invocation_id = str(uuid.uuid4())
+
+    async def finish(result: InvocationResult) -> web.Response:
+        await runtime.send_outputs(info, result.outputs, data)
+        if not any(b.name == "$return" for b in info.bindings):
+            return web.Response(status=204)
+        parts = response_parts(result.return_value)
+        response = web.Response(status=parts.status, body=parts.body)
+        for name, value in parts.headers:
+            response.headers.add(name, value)
+        return response
+
+    inputs = await _inputs_or_fail(runtime, info, data, req, invocation_id, request)
+    try:
+        return await runtime.invoker.invoke(info, inputs, reason=REASON,
+                                            invocation_id=invocation_id, finish=finish)
+    except FunctionsHostError:
+        return web.Response(status=500)
+
+
+async def _inputs_or_fail(runtime: HostRuntime, info: Any, data: Any, trigger_value: Any,
+                          invocation_id: str, request: web.Request,
+                          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Input bindings; a failure is logged like a failed invocation and re-raised as a 500."""
+    try:
+        durable = runtime.extras.get("durable_inputs")
+        extra = dict(extra or {})
+        if durable is not None:
+            extra.update(durable(info, request))
+        return await runtime.resolve_inputs(info, data, trigger_value, extra)
+    except FunctionsHostError as exc:
+        runtime.invoker.log_failure(info, invocation_id, f"binding failed: {exc}")
+        exc.status_hint = 500
+        raise
+
+
+async def _signalr_webhook(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    if runtime.keys is not None:
+        runtime.keys.authorize_system(SIGNALR_SYSTEM_KEY,
+                                      key_from_request(request.headers, request.query))
+    protocol = content_protocol(request.headers.get("Content-Type"))
+    key = check_headers(request.headers)
+    info = runtime.triggers.get(key)
+    if info is None:
+        raise WebhookError(f"no function handles hub '{key[0]}', category '{key[1]}', event "
+                           f"'{key[2]}'", status_hint=404)
+    connection_string_from(runtime.config.settings, connection_setting_name(info.trigger))
+    verify_upstream_signature(request.headers, runtime.signature_keys())
+    body = await request.read()
+    category = key[1]
+    if category == "connections":
+        try:
+            message = parse_upstream_body(body, protocol)
+        except WebhookError:  # the body of a connection event carries no more than the error
+            message = UpstreamMessage(type=None)
+    else:
+        message = parse_upstream_body(body, protocol)
+        if message.type != 1 or not isinstance(message.target, str):
+            raise WebhookError("Bad request: the body is not an invocation message")
+        if message.target.lower() != key[2]:
+            raise WebhookError(f"Bad request: target '{message.target}' does not match "
+                               f"X-ASRS-Event '{request.headers['X-ASRS-Event']}'")
+    context_json = build_invocation_context(request.headers.items(), message)
+    names = [str(n) for n in info.trigger.get("parameterNames") or []]
+    arguments = message.arguments or []
+    data: dict[str, Any] = dict(zip(names, arguments, strict=False))
+    invocation_id = str(uuid.uuid4())
+    result: Any = None
+    error: str | None = None
+    try:
+        if names and len(names) != len(arguments):
+            runtime.invoker.log_failure(info, invocation_id, "parameterNames mismatch")
+            raise WebhookError(f"The number of arguments ({len(arguments)}) does not match "
+                               f"parameterNames ({len(names)}) of function '{info.name}'",
+                               status_hint=500)
+        inputs = await _inputs_or_fail(runtime, info, data, context_json, invocation_id,
+                                       request)
+
+        async def finish(done: InvocationResult) -> Any:
+            await runtime.send_outputs(info, done.outputs, data)
+            return done.return_value
+
+        result = await runtime.invoker.invoke(info, inputs, reason=REASON,
+                                              invocation_id=invocation_id, finish=finish)
+    except InvocationError as exc:
+        error = exc.completion_error
+    except FunctionsHostError as exc:
+        error = str(exc)
+    if category == "connections":
+        if key[2] == "connected" and error is not None:
+            return web.Response(status=403)
+        return web.Response(status=200)
+    if not message.invocation_id:
+        return web.Response(status=200)
+    body = encode_completion(message.invocation_id, protocol, result=_json_value(result),
+                             error=error)
+    return web.Response(status=200, body=body)
+
+
+async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    runtime.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    try:
+        yield
+    finally:
+        await runtime.session.close()
+        runtime.invoker.close()
+        if runtime.imported is not None:
+            runtime.imported.restore()
+        for name in runtime.extras.get("added_env", ()):
+            os.environ.pop(name, None)
+        host_logger.info("host stopped")
+
+
+def make_app(config: HostConfig) -> web.Application:
+    """Index the app at ``config.app_dir`` and return the host application.
+
+    Settings are exported to ``os.environ`` (as the worker sees them) before the app is imported;
+    those this host added are removed again on cleanup. Raises IndexingError / ConfigError when the
+    app is refused.
+    """
+    added = [name for name in config.settings if name not in os.environ]
+    for name in added:
+        os.environ[name] = config.settings[name]
+    try:
+        runtime = HostRuntime.load(config)
+        runtime.extras["added_env"] = added
+        return _build_app(config, runtime)
+    except BaseException:
+        for name in added:
+            os.environ.pop(name, None)
+        raise
+
+
+def _build_app(config: HostConfig, runtime: HostRuntime) -> web.Application:
+    try:
+        return _assemble(config, runtime)
+    except BaseException:
+        runtime.invoker.close()
+        if runtime.imported is not None:
+            runtime.imported.restore()
+        raise
+
+
+def _assemble(config: HostConfig, runtime: HostRuntime) -> web.Application:
+    if config.enable_auth:
+        runtime.keys = load_or_create_keys(config.resolved_keys_file,
+                                           lambda: secrets.token_urlsafe(32))
+        host_logger.info("key checks are on; keys are in %s", config.resolved_keys_file)
+    app = web.Application(middlewares=[_cors(config), _errors], client_max_size=MAX_REQUEST_BODY)
+    app[RUNTIME] = runtime
+    app.cleanup_ctx.append(_session_ctx)
+    app.router.add_route("*", "/runtime/webhooks/signalr", _signalr_webhook)
+    app.router.add_route("*", "/runtime/webhooks/signalr/{extra:.*}", _signalr_webhook)
+    if any(f.trigger.kind == "entitytrigger" or f.by_kind("durableclient")
+           for f in runtime.functions):
+        from .durable import setup_durable
+
+        setup_durable(app, runtime)
+    app.router.add_route("*", "/{tail:.*}", _http_trigger)
+    host_logger.info("%s", format_function_table(runtime.functions, runtime.route_prefix,
+                                                 config.public_url or ""))
+    return app

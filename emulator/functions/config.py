@@ -1,0 +1,186 @@
+"""Configuration of the local Functions host, loaded once and passed down.
+
+``local.settings.json`` is the file ``func start`` reads (functions-python.md §9): ``IsEncrypted``,
+``Values`` (strings) and ``Host`` {``LocalHttpPort``, ``CORS``, ``CORSCredentials``}. Precedence is
+Core Tools': a ``Values`` key already set in the environment is skipped and the skip is logged
+(STYLE.md "Configuration precedence").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .log import host_logger
+
+__all__ = [
+    "DEFAULT_SCRIPT_FILE",
+    "HostConfig",
+    "HostSection",
+    "load_host_json",
+    "load_local_settings",
+    "merge_settings",
+    "route_prefix_of",
+    "script_file_from_settings",
+]
+
+DEFAULT_SCRIPT_FILE = "function_app.py"
+_SCRIPT_FILE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_\-]*\.py$")
+
+
+@dataclass(frozen=True)
+class HostSection:
+    """The ``Host`` section of local.settings.json."""
+
+    local_http_port: int | None = None
+    cors_origins: tuple[str, ...] = ()
+    cors_credentials: bool = False
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """Everything the host needs; ``settings`` are already resolved (Values merged with env)."""
+
+    app_dir: Path
+    settings: Mapping[str, str] = field(default_factory=dict)
+    script_file: str = ""
+    cors_origins: tuple[str, ...] = ()
+    cors_credentials: bool = False
+    enable_auth: bool = False
+    keys_file: Path | None = None
+    data_dir: Path | None = None
+    public_url: str | None = None
+    """The host's own URL for the startup table (e.g. ``http://localhost:7071``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "app_dir", Path(self.app_dir).resolve())
+        for name in ("keys_file", "data_dir"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, Path(value))
+        object.__setattr__(self, "settings", dict(self.settings))
+        object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        if not self.script_file:
+            object.__setattr__(self, "script_file", script_file_from_settings(self.settings))
+        elif not _SCRIPT_FILE.match(self.script_file):
+            raise ConfigError(
+                f"script file {self.script_file!r} must match {_SCRIPT_FILE.pattern}"
+            )
+
+    @property
+    def resolved_keys_file(self) -> Path:
+        """The keys file: as given, else ``<data dir>/host_keys.json``."""
+        return self.keys_file or self.resolved_data_dir / "host_keys.json"
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """Where entity state and generated keys live: as given, else ``<app dir>/.emulator``."""
+        return self.data_dir or self.app_dir / ".emulator"
+
+
+def script_file_from_settings(settings: Mapping[str, str]) -> str:
+    """``PYTHON_SCRIPT_FILE_NAME`` or ``function_app.py``, checked like the worker does (§2.1)."""
+    name = settings.get("PYTHON_SCRIPT_FILE_NAME") or DEFAULT_SCRIPT_FILE
+    if not _SCRIPT_FILE.match(name):
+        raise ConfigError(
+            f"PYTHON_SCRIPT_FILE_NAME={name!r} is invalid: it must match {_SCRIPT_FILE.pattern}"
+        )
+    return name
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+
+
+def _as_bool(path: Path, key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
+
+
+def load_local_settings(path: Path) -> tuple[dict[str, str], HostSection]:
+    """Read ``Values`` and ``Host`` from a local.settings.json; a missing file gives empty ones."""
+    path = Path(path)
+    if not path.exists():
+        return {}, HostSection()
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a JSON object")
+    if _as_bool(path, "IsEncrypted", data.get("IsEncrypted", False)):
+        raise ConfigError(f"{path}: IsEncrypted is true; encrypted settings are not supported")
+    raw_values = data.get("Values") or {}
+    if not isinstance(raw_values, dict):
+        raise ConfigError(f"{path}: Values must be an object of strings")
+    values: dict[str, str] = {}
+    for key, value in raw_values.items():
+        if isinstance(value, bool):
+            values[key] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            values[key] = str(value)
+        elif value is not None:
+            raise ConfigError(f"{path}: Values.{key} must be a string, got {type(value).__name__}")
+    host = data.get("Host") or {}
+    if not isinstance(host, dict):
+        raise ConfigError(f"{path}: Host must be an object")
+    port = host.get("LocalHttpPort")
+    if port is not None:
+        try:
+            port = int(port)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{path}: Host.LocalHttpPort must be an integer, got {port!r}") from None
+    cors = host.get("CORS") or ""
+    if not isinstance(cors, str):
+        raise ConfigError(f"{path}: Host.CORS must be a comma-separated string")
+    origins = tuple(o.strip().rstrip("/") for o in cors.split(",") if o.strip())
+    credentials = _as_bool(path, "Host.CORSCredentials", host.get("CORSCredentials", False))
+    return values, HostSection(port, origins, credentials)
+
+
+def merge_settings(values: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """Values under the environment: an environment variable wins and each skip is logged."""
+    merged = dict(environ)
+    for key, value in values.items():
+        if key in environ:
+            host_logger.info(
+                "Skipping '%s' from local settings as it's already defined in current "
+                "environment variables.", key,
+            )
+            continue
+        merged[key] = value
+    return merged
+
+
+def load_host_json(app_dir: Path) -> dict[str, Any]:
+    """The app's host.json as a dict (empty when absent)."""
+    path = Path(app_dir) / "host.json"
+    if not path.exists():
+        return {}
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a JSON object")
+    return data
+
+
+def route_prefix_of(host_json: Mapping[str, Any], path: str = "host.json") -> str:
+    """``extensions.http.routePrefix`` (may be ""), default ``api`` (§2.7)."""
+    http = ((host_json.get("extensions") or {}).get("http")) or {}
+    prefix = http.get("routePrefix", "api")
+    if not isinstance(prefix, str):
+        raise ConfigError(
+            f"{path}: extensions.http.routePrefix must be a string, got {prefix!r}")
+    return prefix.strip("/")

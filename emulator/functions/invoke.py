@@ -1,0 +1,171 @@
+"""Running user functions: sync ones in a thread pool, async ones on the loop (§2.5).
+
+Each invocation gets fresh ``Out`` holders and a ``func.Context``, and is logged the way the host
+logs it: ``Executing 'Functions.<name>' (Reason='…', Id=…)`` then ``Executed … (Succeeded|Failed,
+Id=…, Duration=…ms)``. A raising function becomes :class:`InvocationError` (logged at ERROR with
+the traceback and the invocation id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import azure.functions as func
+from azure.functions import _abc as abc_types
+
+from .errors import FunctionsHostError, InvocationError
+from .indexing import FunctionInfo
+from .log import invoke_logger
+
+__all__ = ["InvocationResult", "Invoker", "OutHolder"]
+
+T = TypeVar("T")
+
+
+class OutHolder(func.Out[Any]):
+    """The worker's plain holder for an output binding."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value
+
+
+class _TraceContext(abc_types.TraceContext):
+    @property
+    def trace_parent(self) -> str:
+        return ""
+
+    @property
+    def trace_state(self) -> str:
+        return ""
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return {}
+
+
+class _RetryContext(abc_types.RetryContext):
+    @property
+    def retry_count(self) -> int:
+        return 0
+
+    @property
+    def max_retry_count(self) -> int:
+        return 0
+
+    @property
+    def exception(self) -> Any:
+        return None
+
+
+class _Context(func.Context):
+    def __init__(self, invocation_id: str, name: str, directory: str) -> None:
+        self._id, self._name, self._dir = invocation_id, name, directory
+        self._local = threading.local()
+
+    @property
+    def invocation_id(self) -> str:
+        return self._id
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return self._local
+
+    @property
+    def function_name(self) -> str:
+        return self._name
+
+    @property
+    def function_directory(self) -> str:
+        return self._dir
+
+    @property
+    def trace_context(self) -> abc_types.TraceContext:
+        return _TraceContext()
+
+    @property
+    def retry_context(self) -> abc_types.RetryContext:
+        return _RetryContext()
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """The return value and the values set on each output binding (None = not set)."""
+
+    return_value: Any
+    outputs: Mapping[str, Any]
+
+
+class Invoker:
+    """Owns the thread pool; :meth:`close` releases it."""
+
+    def __init__(self, app_dir: str, max_workers: int | None = None) -> None:
+        self._app_dir = app_dir
+        self._pool = ThreadPoolExecutor(max_workers=max_workers,
+                                        thread_name_prefix="functions-worker")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def invoke(
+        self,
+        info: FunctionInfo,
+        inputs: Mapping[str, Any],
+        *,
+        reason: str,
+        invocation_id: str,
+        finish: Callable[[InvocationResult], Awaitable[T]] | None = None,
+    ) -> T | InvocationResult:
+        """Call the function with ``inputs`` plus fresh Out holders, then ``finish`` (the
+        output bindings); a failure of either raises InvocationError and is logged as Failed."""
+        outs = {b.name: OutHolder() for b in info.bindings
+                if b.direction == "out" and b.name != "$return"}
+        kwargs: dict[str, Any] = {**inputs, **outs}
+        if info.has_context:
+            kwargs["context"] = _Context(invocation_id, info.name, self._app_dir)
+        invoke_logger.info("Executing 'Functions.%s' (Reason='%s', Id=%s)",
+                           info.name, reason, invocation_id)
+        started = time.monotonic()
+        try:
+            if info.is_async:
+                value = await info.user_function(**kwargs)
+            else:
+                loop = asyncio.get_running_loop()
+                value = await loop.run_in_executor(
+                    self._pool, functools.partial(info.user_function, **kwargs))
+            result = InvocationResult(return_value=value,
+                                      outputs={n: h.get() for n, h in outs.items()})
+            finished = await finish(result) if finish is not None else result
+        except Exception as exc:
+            duration = (time.monotonic() - started) * 1000
+            if isinstance(exc, FunctionsHostError):  # ours: the message says it all
+                invoke_logger.error("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms): %s",
+                                    info.name, invocation_id, duration, exc)
+                raise
+            invoke_logger.error("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)",
+                                info.name, invocation_id, duration, exc_info=exc)
+            error = InvocationError(f"Exception while executing function: Functions.{info.name}"
+                                    f" (Id={invocation_id}): {type(exc).__name__}: {exc}")
+            # What the host's RpcException says, without the stack (completion error text).
+            error.completion_error = f"Result: Failure\nException: {type(exc).__name__}: {exc}"
+            raise error from exc
+        invoke_logger.info("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)",
+                           info.name, invocation_id, (time.monotonic() - started) * 1000)
+        return finished
+
+    def log_failure(self, info: FunctionInfo, invocation_id: str, message: str) -> None:
+        """A failure after the function returned (output binding, bad return type)."""
+        invoke_logger.error("Executed 'Functions.%s' (Failed, Id=%s): %s",
+                            info.name, invocation_id, message)

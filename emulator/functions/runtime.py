@@ -1,0 +1,200 @@
+"""The host's state and its binding shell: inputs before, outputs after an invocation.
+
+``HostRuntime`` is built once by ``make_app`` (indexing happens there, so a refused app never
+starts) and owns the thread pool and the one ``aiohttp.ClientSession`` used for REST calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from emulator.signalr.protocol import (
+    InvalidConnectionString,
+    issue_token,
+    parse_connection_string,
+)
+
+from .config import HostConfig, load_host_json, route_prefix_of
+from .errors import BindingError, FunctionsHostError, IndexingError, OutputBindingError
+from .expressions import resolve, resolve_settings
+from .indexing import FunctionInfo, ImportedScript, load_functions
+from .invoke import Invoker
+from .keys import KeyStore
+from .log import host_logger, shorten
+from .routes import Route, compile_route
+from .signalr_output import (
+    DEFAULT_CONNECTION_SETTING,
+    build_connection_info,
+    build_rest_calls,
+    connection_setting_name,
+    connection_string_from,
+    custom_claims,
+)
+from .webhook import TriggerKey, check_trigger, trigger_key
+
+__all__ = ["HostRuntime"]
+
+REASON = "This function was programmatically called via the host APIs."
+
+
+@dataclass
+class HostRuntime:
+    config: HostConfig
+    functions: list[FunctionInfo]
+    route_prefix: str
+    http_routes: list[tuple[Route, FunctionInfo]]
+    triggers: dict[TriggerKey, FunctionInfo]
+    invoker: Invoker
+    imported: ImportedScript | None = None
+    """The app module; restored out of ``sys.modules`` when the host stops."""
+    keys: KeyStore | None = None
+    session: aiohttp.ClientSession | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, config: HostConfig) -> HostRuntime:
+        """Index the app; raises IndexingError / ConfigError on refusal."""
+        host_json = load_host_json(config.app_dir)
+        prefix = route_prefix_of(host_json)
+        functions, imported = load_functions(config.app_dir, config.script_file)
+        try:
+            return cls._build(config, prefix, functions, imported)
+        except BaseException:
+            imported.restore()
+            raise
+
+    @classmethod
+    def _build(cls, config: HostConfig, prefix: str, functions: list[FunctionInfo],
+               imported: ImportedScript) -> HostRuntime:
+        routes: list[tuple[Route, FunctionInfo]] = []
+        triggers: dict[TriggerKey, FunctionInfo] = {}
+        for info in functions:
+            trigger = info.trigger
+            if trigger.kind == "httptrigger":
+                try:
+                    routes.append((compile_route(info.route), info))
+                except IndexingError as exc:
+                    raise BindingError(f"Function '{info.name}': {exc}") from None
+            elif trigger.kind == "signalrtrigger":
+                try:
+                    hub = resolve_settings(str(trigger.get("hubName") or ""), config.settings)
+                    category = resolve_settings(str(trigger.get("category") or ""),
+                                                config.settings)
+                    event = resolve_settings(str(trigger.get("event") or ""), config.settings)
+                except FunctionsHostError as exc:
+                    raise BindingError(f"Function '{info.name}': {exc}") from None
+                check_trigger(info.name, hub, category, event)
+                key = trigger_key(hub, category, event)
+                if key in triggers:
+                    raise BindingError(f"Duplicated key parameter: functions "
+                                       f"'{triggers[key].name}' and '{info.name}' both handle "
+                                       f"hub '{hub}', category '{category}', event '{event}'.")
+                triggers[key] = info
+            names = [n.lower() for n in trigger.get("parameterNames") or []]
+            if len(set(names)) != len(names):
+                raise BindingError(f"Function '{info.name}': parameterNames must be unique "
+                                   f"(case-insensitive).")
+        routes.sort(key=lambda pair: pair[0].precedence)
+        return cls(config=config, functions=functions, route_prefix=prefix, http_routes=routes,
+                   triggers=triggers, invoker=Invoker(str(config.app_dir)), imported=imported)
+
+    def signature_keys(self) -> list[str]:
+        """Access keys of every SignalR connection the app uses (SR SignatureValidationOptions).
+
+        Empty (validation off) when one of them has no AccessKey (identity-based connection).
+        """
+        names = {DEFAULT_CONNECTION_SETTING} | {
+            connection_setting_name(b) for f in self.functions for b in f.bindings
+            if b.kind in ("signalrtrigger", "signalrconnectioninfo", "signalr")}
+        keys: list[str] = []
+        for name in sorted(names):
+            text = self.config.settings.get(name) or self.config.settings.get(
+                f"ConnectionStrings:{name}")
+            if not text:
+                continue
+            try:
+                parsed = parse_connection_string(text)
+            except InvalidConnectionString:
+                continue
+            if not parsed.access_key:
+                return []
+            if parsed.access_key not in keys:
+                keys.append(parsed.access_key)
+        return keys
+
+    def find_route(self, path: str, method: str) -> tuple[FunctionInfo, dict[str, str]] | None:
+        """The function for ``path`` (under the route prefix) and ``method``, with values."""
+        relative = path
+        if self.route_prefix:
+            head = "/" + self.route_prefix.lower()
+            if not (path.lower() == head or path.lower().startswith(head + "/")):
+                return None
+            relative = path[len(head):]
+        for route, info in self.http_routes:
+            values = route.match(relative)
+            if values is not None and (not info.methods or method.upper() in info.methods):
+                return info, values
+        return None
+
+    async def resolve_inputs(self, info: FunctionInfo, data: Mapping[str, Any],
+                             trigger_value: Any, extra: Mapping[str, Any] | None = None,
+                             ) -> dict[str, Any]:
+        """Values of every input binding; a binding expression error fails the invocation."""
+        inputs: dict[str, Any] = {info.trigger.name: trigger_value}
+        settings = self.config.settings
+        for binding in info.bindings:
+            if binding.direction != "in" or binding.is_trigger:
+                continue
+            if binding.kind == "signalrconnectioninfo":
+                hub = resolve(str(binding.get("hubName") or ""), data, settings)
+                user = binding.get("userId")
+                user_id = resolve(str(user), data, settings) if user else None
+                id_token = binding.get("idToken")
+                claims = custom_claims(
+                    resolve(str(id_token), data, settings) if id_token else None,
+                    binding.get("claimTypeList"))
+                conn = connection_string_from(settings, connection_setting_name(binding))
+                inputs[binding.name] = build_connection_info(conn, hub, now=time.time(),
+                                                             user_id=user_id, claims=claims)
+            elif extra and binding.name in extra:
+                inputs[binding.name] = extra[binding.name]
+            else:
+                raise BindingError(f"Function '{info.name}': no value for input binding "
+                                   f"'{binding.name}' ({binding.type})")
+        return inputs
+
+    async def send_outputs(self, info: FunctionInfo, outputs: Mapping[str, Any],
+                           data: Mapping[str, Any]) -> None:
+        """Send each ``signalR`` output in binding order; any failure fails the invocation."""
+        for binding in info.bindings:
+            value = outputs.get(binding.name)
+            if binding.kind != "signalr" or value is None:
+                continue
+            hub = resolve(str(binding.get("hubName") or ""), data, self.config.settings)
+            conn = connection_string_from(self.config.settings, connection_setting_name(binding))
+            assert conn.access_key is not None
+            for call in build_rest_calls(conn, hub, value):
+                token = issue_token(audience=call.audience, key=conn.access_key, now=time.time())
+                headers = {"Authorization": f"Bearer {token}"}
+                if call.body is not None:
+                    headers["Content-Type"] = "application/json; charset=utf-8"
+                host_logger.debug("> %s %s %s", call.method, call.url, shorten(call.body or b""))
+                assert self.session is not None, "the host app is not running"
+                try:
+                    async with self.session.request(call.method, call.url, data=call.body,
+                                                    headers=headers) as response:
+                        text = await response.text()
+                        status = response.status
+                except (aiohttp.ClientError, OSError) as exc:
+                    raise OutputBindingError(f"signalR output '{binding.name}': cannot reach the "
+                                             f"SignalR Service for {call.description} "
+                                             f"({call.method} {call.url}): {exc}") from exc
+                if not 200 <= status < 300:
+                    raise OutputBindingError(
+                        f"signalR output '{binding.name}': the SignalR Service answered {status} "
+                        f"to {call.description} ({call.method} {call.url}): {shorten(text)}")

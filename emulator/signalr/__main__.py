@@ -1,0 +1,97 @@
+"""``python -m emulator.signalr``: run the local SignalR Service on its own.
+
+Prints the connection string to use (as Microsoft's emulator does) and the upstream rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from .app import make_app
+from .config import DEFAULT_ACCESS_KEY, ConfigError, ServiceConfig, UpstreamTemplate, load_settings
+from .protocol.connection_string import InvalidConnectionString, parse_connection_string
+
+__all__ = ["build_config", "main", "parse_args"]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator.signalr",
+        description="A local Azure SignalR Service (Serverless mode).",
+    )
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (8888)")
+    parser.add_argument("--host", default=None, help="address to bind (localhost)")
+    parser.add_argument("--settings", help="settings.json with UpstreamSettings.Templates "
+                        "(default: ./settings.json when it exists)")
+    parser.add_argument("--access-key", action="append", dest="access_keys",
+                        help="an access key; give twice for primary and secondary "
+                        "(default: the emulator's well-known development key)")
+    parser.add_argument("--connection-string",
+                        help="take the access key, host and port from a connection string")
+    parser.add_argument("--upstream", metavar="URL",
+                        help="send every event to this URL template (overrides --settings)")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG shows every frame")
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace) -> ServiceConfig:
+    """Flags over the connection string over settings.json over defaults."""
+    keys: tuple[str, ...] = (DEFAULT_ACCESS_KEY,)
+    host, port = "localhost", 8888
+    if args.connection_string:
+        try:
+            parsed = parse_connection_string(args.connection_string)
+        except InvalidConnectionString as exc:
+            raise ConfigError(f"--connection-string: {exc}") from None
+        if parsed.access_key:
+            keys = (parsed.access_key,)
+        host, port = parsed.host, parsed.port
+    if args.access_keys:
+        keys = tuple(args.access_keys)
+    upstream: tuple[UpstreamTemplate, ...] = ()
+    if args.upstream:
+        upstream = (UpstreamTemplate(url_template=args.upstream),)
+    elif args.settings:
+        upstream = load_settings(args.settings)
+    elif Path("settings.json").is_file():
+        upstream = load_settings("settings.json")
+    return ServiceConfig(
+        access_keys=keys, upstream=upstream,
+        host=args.host or host, port=args.port if args.port is not None else port,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = build_config(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("Azure SignalR local service; use this connection string:")
+    print(f"  Endpoint=http://{config.host};Port={config.port};"
+          f"AccessKey={config.primary_key};Version=1.0;")
+    if config.upstream:
+        print("Upstream templates (first match wins):")
+        for index, item in enumerate(config.upstream):
+            print(f"  [{index}] {item.url_template} (event: {item.event_pattern!r}, "
+                  f"hub: {item.hub_pattern!r}, category: {item.category_pattern!r})")
+    else:
+        print("No upstream configured: client messages are not forwarded.")
+    # No aiohttp access log: its lines carry query strings, and access_token is a secret.
+    # The service logs each connection, upstream and REST call itself.
+    web.run_app(make_app(config), host=config.host, port=config.port, print=None,
+                access_log=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

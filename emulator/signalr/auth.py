@@ -1,0 +1,36 @@
+"""Reading and checking access tokens on incoming requests (signalr-service.md §2, §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from .log import log
+from .protocol.errors import AuthError
+from .protocol.tokens import InvalidToken, client_audience_matches, verify_token
+
+__all__ = ["bearer_token", "check_client_token"]
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """``Authorization: Bearer …`` wins; else the last ``access_token`` query value."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    values = [v for k, v in request.query.items() if k.lower() == "access_token"]
+    return values[-1] if values else None
+
+
+def check_client_token(request: web.Request, hub: str, keys: tuple[str, ...],
+                       now: float) -> dict[str, Any]:
+    """The claims of a valid client token for ``hub``, or AuthError (401) with a short reason."""
+    try:
+        return verify_token(
+            bearer_token(request), keys=keys, now=now,
+            audience_ok=lambda aud: client_audience_matches(aud, hub),
+        )
+    except InvalidToken as exc:
+        log.warning("refused %s %s: %s", request.method, request.path, exc)
+        raise AuthError(str(exc)) from None

@@ -1,0 +1,117 @@
+"""Client endpoints: ``POST /client/negotiate`` and ``/client/`` (signalr-protocol.md §2, §3)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .auth import check_client_token
+from .log import log
+from .protocol.errors import BadRequest, Conflict, NotFound
+from .protocol.negotiate import (
+    build_negotiate_response,
+    lowered_query,
+    negotiate_version,
+    single_query_value,
+)
+from .protocol.payload import HUB_NAME
+from .service import SignalRService
+from .transports import (
+    handle_delete,
+    handle_poll,
+    handle_post,
+    handle_sse,
+    handle_websocket,
+    start_long_polling,
+)
+
+__all__ = ["SERVICE_KEY", "TRANSPORTS", "client_routes", "hub_from_query"]
+
+SERVICE_KEY = web.AppKey("service", SignalRService)
+TRANSPORTS: tuple[str, ...] = ("WebSockets", "ServerSentEvents", "LongPolling")
+"""What ``availableTransports`` lists, in preference order: only what is implemented."""
+
+
+def hub_from_query(query: dict[str, list[str]]) -> str:
+    hub = single_query_value(query, "hub")
+    if hub is None:
+        raise BadRequest("the 'hub' query parameter is required")
+    if not HUB_NAME.match(hub):
+        raise BadRequest("invalid hub name")
+    return hub
+
+
+async def negotiate(request: web.Request) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    query = lowered_query(request.query.items())
+    hub = hub_from_query(query)
+    check_client_token(request, hub, service.config.access_keys, service.clock())
+    version = negotiate_version(query)
+    stateful = (single_query_value(query, "usestatefulreconnect") or "").lower() == "true"
+    entry = service.negotiate(hub, version=version, stateful=stateful)
+    log.info("negotiate on hub %s: connection %s (v%d)", hub, entry.connection_id, version)
+    return web.json_response(build_negotiate_response(
+        connection_id=entry.connection_id, connection_token=entry.connection_token,
+        version=version, transports=TRANSPORTS, stateful_reconnect=stateful,
+    ))
+
+
+async def connect(request: web.Request) -> web.StreamResponse:
+    """``/client/?hub=&id=``: WebSocket upgrade, SSE GET, long-poll GET, POST send, DELETE."""
+    service = request.app[SERVICE_KEY]
+    query = lowered_query(request.query.items())
+    hub = hub_from_query(query)
+    token = single_query_value(query, "id")
+    claims = check_client_token(request, hub, service.config.access_keys, service.clock())
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        if request.method != "GET":
+            raise BadRequest("a WebSocket upgrade must be a GET")
+        existing = service.active_tokens.get(token) if token is not None else None
+        if existing is not None and existing.detached and existing.hub.lower() == hub.lower():
+            return await handle_websocket(request, service, existing, reattach=True)
+        pending = service.claim(token, hub) if token is not None else None
+        connection = service.open_connection(
+            hub=hub, transport="WebSockets", claims=claims, client_query=request.query_string,
+            pending=pending,
+        )
+        return await handle_websocket(request, service, connection)
+    if token is None:
+        raise BadRequest("the 'id' query parameter is required")
+    active = service.active_tokens.get(token)
+    if active is not None and active.hub.lower() != hub.lower():
+        raise NotFound("no connection with this id in this hub")
+    method = request.method
+    if method == "GET":
+        if "text/event-stream" in request.headers.get("Accept", ""):
+            if active is not None:
+                raise Conflict("a transport is already attached to this connection")
+            connection = service.open_connection(
+                hub=hub, transport="ServerSentEvents", claims=claims,
+                client_query=request.query_string, pending=service.claim(token, hub),
+                transfer_formats=("Text",),
+            )
+            return await handle_sse(request, service, connection)
+        if active is None:
+            connection = service.open_connection(
+                hub=hub, transport="LongPolling", claims=claims,
+                client_query=request.query_string, pending=service.claim(token, hub),
+            )
+            return start_long_polling(service, connection)
+        if active.transport != "LongPolling":
+            raise Conflict("a transport is already attached to this connection")
+        return await handle_poll(request, service, active)
+    if active is None or active.finished.is_set():
+        raise NotFound("no connection with this id (unknown, expired or closed)")
+    if method == "POST":
+        return await handle_post(request, service, active)
+    if method == "DELETE":
+        return await handle_delete(service, active)
+    raise web.HTTPMethodNotAllowed(method, ["GET", "POST", "DELETE"])
+
+
+def client_routes() -> list[web.RouteDef]:
+    return [
+        web.post("/client/negotiate", negotiate),
+        web.post("/client/negotiate/", negotiate),
+        web.route("*", "/client/", connect),
+        web.route("*", "/client", connect),
+    ]

@@ -1,0 +1,206 @@
+"""Who is connected where: hubs, users and groups, as plain dicts (no sockets, no clock).
+
+Hub names are case-insensitive (stored lower-cased, signalr-service.md §4); user ids, group
+names and connection ids are compared ordinally. User↔group memberships outlive connections:
+they apply to a user's current and future connections until removed or expired (``ttl``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+__all__ = ["HubState", "Member"]
+
+
+class Member(Protocol):
+    @property
+    def connection_id(self) -> str: ...
+
+    @property
+    def user_id(self) -> str | None: ...
+
+
+C = TypeVar("C", bound=Member)
+
+
+@dataclass
+class _Hub(Generic[C]):
+    connections: dict[str, C] = field(default_factory=dict)
+    users: dict[str, set[str]] = field(default_factory=dict)
+    groups: dict[str, set[str]] = field(default_factory=dict)
+    connection_groups: dict[str, set[str]] = field(default_factory=dict)
+    user_groups: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    """user → group → expiry (``None``: no expiry)."""
+
+
+class HubState(Generic[C]):
+    def __init__(self) -> None:
+        self._hubs: dict[str, _Hub[C]] = {}
+
+    def _hub(self, hub: str) -> _Hub[C]:
+        return self._hubs.setdefault(hub.lower(), _Hub())
+
+    def _peek(self, hub: str) -> _Hub[C] | None:
+        return self._hubs.get(hub.lower())
+
+    # -- connections --------------------------------------------------------------------------
+
+    def add_connection(self, hub: str, connection: C, *, now: float) -> None:
+        """Register a connection; it joins the groups its user was added to."""
+        state = self._hub(hub)
+        cid = connection.connection_id
+        state.connections[cid] = connection
+        state.connection_groups[cid] = set()
+        user = connection.user_id
+        if user:
+            state.users.setdefault(user, set()).add(cid)
+            for group in self._live_user_groups(state, user, now):
+                self._join(state, cid, group)
+
+    def remove_connection(self, hub: str, connection_id: str) -> C | None:
+        """Forget a connection and take it out of every group."""
+        state = self._peek(hub)
+        if state is None or connection_id not in state.connections:
+            return None
+        connection = state.connections.pop(connection_id)
+        for group in state.connection_groups.pop(connection_id, set()):
+            self._leave(state, connection_id, group)
+        user = connection.user_id
+        if user and user in state.users:
+            state.users[user].discard(connection_id)
+            if not state.users[user]:
+                del state.users[user]
+        return connection
+
+    def get_connection(self, hub: str, connection_id: str) -> C | None:
+        state = self._peek(hub)
+        return state.connections.get(connection_id) if state else None
+
+    def connections(self, hub: str, *, excluded: Iterable[str] = ()) -> list[C]:
+        state = self._peek(hub)
+        if state is None:
+            return []
+        skip = set(excluded)
+        return [c for cid, c in state.connections.items() if cid not in skip]
+
+    def all_connections(self) -> list[C]:
+        return [c for state in self._hubs.values() for c in state.connections.values()]
+
+    def user_connections(self, hub: str, user: str, *, excluded: Iterable[str] = ()) -> list[C]:
+        state = self._peek(hub)
+        if state is None:
+            return []
+        skip = set(excluded)
+        return [state.connections[cid] for cid in sorted(state.users.get(user, ()))
+                if cid not in skip]
+
+    def group_connections(self, hub: str, group: str, *, excluded: Iterable[str] = ()) -> list[C]:
+        state = self._peek(hub)
+        if state is None:
+            return []
+        skip = set(excluded)
+        return [state.connections[cid] for cid in sorted(state.groups.get(group, ()))
+                if cid not in skip]
+
+    def has_user(self, hub: str, user: str) -> bool:
+        state = self._peek(hub)
+        return bool(state and state.users.get(user))
+
+    def has_group(self, hub: str, group: str) -> bool:
+        state = self._peek(hub)
+        return bool(state and state.groups.get(group))
+
+    # -- connection ↔ group -------------------------------------------------------------------
+
+    def add_to_group(self, hub: str, connection_id: str, group: str) -> bool:
+        """False when the connection is unknown."""
+        state = self._peek(hub)
+        if state is None or connection_id not in state.connections:
+            return False
+        self._join(state, connection_id, group)
+        return True
+
+    def remove_from_group(self, hub: str, connection_id: str, group: str) -> bool:
+        """False when the connection was not in the group."""
+        state = self._peek(hub)
+        if state is None or group not in state.connection_groups.get(connection_id, ()):
+            return False
+        self._leave(state, connection_id, group)
+        return True
+
+    def remove_from_all_groups(self, hub: str, connection_id: str) -> bool:
+        state = self._peek(hub)
+        if state is None or connection_id not in state.connections:
+            return False
+        for group in list(state.connection_groups.get(connection_id, ())):
+            self._leave(state, connection_id, group)
+        return True
+
+    # -- user ↔ group -------------------------------------------------------------------------
+
+    def add_user_to_group(
+        self, hub: str, user: str, group: str, *, now: float, ttl: float | None = None
+    ) -> None:
+        """Add the user's connections now and later; ``ttl`` = 0 → only current connections."""
+        state = self._hub(hub)
+        for cid in state.users.get(user, ()):
+            self._join(state, cid, group)
+        if ttl == 0:
+            return
+        state.user_groups.setdefault(user, {})[group] = None if ttl is None else now + ttl
+
+    def remove_user_from_group(self, hub: str, user: str, group: str) -> bool:
+        """Drop the membership and take the user's connections out; False if not a member."""
+        state = self._peek(hub)
+        if state is None:
+            return False
+        was_member = state.user_groups.get(user, {}).pop(group, False) is not False
+        for cid in state.users.get(user, ()):
+            if group in state.connection_groups.get(cid, ()):
+                self._leave(state, cid, group)
+                was_member = True
+        return was_member
+
+    def remove_user_from_all_groups(self, hub: str, user: str) -> None:
+        state = self._peek(hub)
+        if state is None:
+            return
+        state.user_groups.pop(user, None)
+        for cid in state.users.get(user, ()):
+            for group in list(state.connection_groups.get(cid, ())):
+                self._leave(state, cid, group)
+
+    def user_in_group(self, hub: str, user: str, group: str, *, now: float) -> bool:
+        state = self._peek(hub)
+        if state is None:
+            return False
+        if group in self._live_user_groups(state, user, now):
+            return True
+        return any(group in state.connection_groups.get(cid, ())
+                   for cid in state.users.get(user, ()))
+
+    # -- private ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _live_user_groups(state: _Hub[C], user: str, now: float) -> list[str]:
+        memberships = state.user_groups.get(user, {})
+        for group, expiry in list(memberships.items()):
+            if expiry is not None and expiry <= now:
+                del memberships[group]
+        return list(memberships)
+
+    @staticmethod
+    def _join(state: _Hub[C], connection_id: str, group: str) -> None:
+        state.groups.setdefault(group, set()).add(connection_id)
+        state.connection_groups.setdefault(connection_id, set()).add(group)
+
+    @staticmethod
+    def _leave(state: _Hub[C], connection_id: str, group: str) -> None:
+        members = state.groups.get(group)
+        if members is not None:
+            members.discard(connection_id)
+            if not members:
+                del state.groups[group]
+        state.connection_groups.get(connection_id, set()).discard(group)

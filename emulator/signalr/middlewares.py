@@ -1,0 +1,80 @@
+"""Error mapping and CORS for every route of the service.
+
+Errors: the one place that turns a ``SignalRError`` into a response (``status_hint``, a short
+JSON body ``{"code", "message"}``, ``x-ms-error-code`` on not-found). Anything unexpected is a
+500 without details, logged with its traceback.
+
+CORS (signalr-protocol.md §9): a page on another origin connects with credentials, so the origin
+is echoed (never ``*``), credentials are allowed, requested headers are echoed, and preflights
+are answered before any authentication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from .log import log
+from .protocol.errors import NotFound, SignalRError
+
+__all__ = ["add_cors_headers", "cors_middleware", "error_middleware"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ALLOWED_METHODS = "GET, POST, PUT, DELETE, HEAD, OPTIONS"
+
+
+def _error_response(status: int, message: str, error_code: str | None = None) -> web.Response:
+    response = web.json_response({"code": error_code or str(status), "message": message},
+                                 status=status)
+    if error_code:
+        response.headers["x-ms-error-code"] = error_code
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except SignalRError as exc:
+        if exc.status_hint >= 500:
+            log.error("%s %s failed: %s", request.method, request.path, exc)
+        code = exc.error_code if isinstance(exc, NotFound) else None
+        return _error_response(exc.status_hint, str(exc), code)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return _error_response(500, "Internal server error.")
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if (
+        request.method == "OPTIONS"
+        and "Origin" in request.headers
+        and "Access-Control-Request-Method" in request.headers
+    ):
+        response = web.Response(status=204)
+        requested = request.headers.get("Access-Control-Request-Headers")
+        if requested:
+            response.headers["Access-Control-Allow-Headers"] = requested
+        response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+        response.headers["Access-Control-Max-Age"] = "600"
+        return response
+    return await handler(request)
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: runs for every response, streamed or raised, before headers go."""
+    origin = request.headers.get("Origin")
+    if origin is None or response.status == 101:
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Credentials"] = "true"
+    response.headers["Access-Control-Expose-Headers"] = "x-ms-error-code"
+    vary = response.headers.get("Vary")
+    if vary is None:
+        response.headers["Vary"] = "Origin"
+    elif "origin" not in vary.lower():
+        response.headers["Vary"] = vary + ", Origin"

@@ -1,0 +1,88 @@
+"""REST request pieces, pure: the message body and name rules (signalr-service.md §4)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import BadRequest, ProtocolError, UnsupportedMediaType
+from .json_hub import loads
+from .messages import Invocation
+
+__all__ = [
+    "HUB_NAME",
+    "check_connection_id",
+    "check_group",
+    "check_hub",
+    "check_user",
+    "parse_payload_message",
+    "parse_ttl",
+]
+
+HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_`,.\[\]]{0,127}$")
+_JSON_TYPES = ("application/json", "text/json")
+
+
+def check_hub(hub: str, application: str | None = None) -> str:
+    """The internal hub name, lower-cased; ``{app}_{hub}`` when an application is given."""
+    if not HUB_NAME.match(hub):
+        raise BadRequest(f"invalid hub name {hub[:130]!r}")
+    if application is not None:
+        if not HUB_NAME.match(application):
+            raise BadRequest(f"invalid application name {application[:130]!r}")
+        return f"{application}_{hub}".lower()
+    return hub.lower()
+
+
+def check_group(group: str) -> str:
+    if not 0 < len(group) <= 1024 or not group.strip():
+        raise BadRequest("group name must be 1 to 1024 characters and not only whitespace")
+    return group
+
+
+def check_user(user: str) -> str:
+    if not 0 < len(user) <= 1024:
+        raise BadRequest("user id must be 1 to 1024 characters")
+    return user
+
+
+def check_connection_id(connection_id: str) -> str:
+    if not connection_id:
+        raise BadRequest("connection id must not be empty")
+    return connection_id
+
+
+def parse_ttl(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise BadRequest("ttl must be a non-negative integer number of seconds")
+    return int(text)
+
+
+def parse_payload_message(body: bytes, content_type: str) -> Invocation:
+    """``{"target": str, "arguments": [...]}``, names matched case-insensitively.
+
+    Clients receive it as an Invocation without invocationId.
+    """
+    if not body.strip():
+        raise BadRequest("Message in request body is required.")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media and media not in _JSON_TYPES and not media.endswith("+json"):
+        raise UnsupportedMediaType(f"content type {media!r} is not supported; use application/json")
+    try:
+        obj = loads(body)
+    except ProtocolError as exc:
+        raise BadRequest(f"request body is not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise BadRequest("request body must be a JSON object")
+    fields: dict[str, Any] = {str(k).lower(): v for k, v in obj.items()}
+    target = fields.get("target")
+    if not isinstance(target, str) or not target:
+        raise BadRequest("'target' is required and must be a non-empty string")
+    arguments = fields.get("arguments")
+    if arguments is None:
+        arguments = []
+    if not isinstance(arguments, list):
+        raise BadRequest("'arguments' must be an array")
+    return Invocation(target=target, arguments=arguments)

@@ -1,0 +1,35 @@
+"""Upstream signatures (signalr-service.md §5.6, functions-python.md §5.3).
+
+``X-ASRS-Signature: sha256=<hex HMAC-SHA256(key=UTF-8(AccessKey), msg=UTF-8(connectionId))>``, one
+value per access key, joined with a bare ``,``. Only the connection id is signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+__all__ = ["sign_connection_id", "verify_signature"]
+
+
+def _signature(key: str, connection_id: str) -> str:
+    digest = hmac.new(key.encode(), connection_id.encode(), hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def sign_connection_id(connection_id: str, keys: Iterable[str]) -> str:
+    """The header value: one signature per key, comma-separated with no space (§5.6)."""
+    return ",".join(_signature(key, connection_id) for key in keys)
+
+
+def verify_signature(header: str | None, connection_id: str, keys: Iterable[str]) -> bool:
+    """True when any signature in ``header`` matches any key (hex compared case-insensitively)."""
+    if not header:
+        return False
+    offered = [value.strip().lower() for value in header.split(",")]
+    return any(
+        hmac.compare_digest(_signature(key, connection_id), value)
+        for key in keys
+        for value in offered
+    )

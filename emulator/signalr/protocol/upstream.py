@@ -1,0 +1,211 @@
+"""Upstream (webhook) rules, URLs, headers, bodies and completions (signalr-service.md §5).
+
+Pure: the caller does the HTTP and passes the status and body back in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from .codec import HubProtocol
+from .errors import ProtocolError
+from .messages import Completion, Invocation
+from .signatures import sign_connection_id
+
+__all__ = [
+    "CONNECTIONS",
+    "MAX_RESPONSE_SIZE",
+    "MESSAGES",
+    "UpstreamTemplate",
+    "build_upstream_headers",
+    "completion_for_failure",
+    "completion_for_response",
+    "connected_body",
+    "disconnected_body",
+    "expand_url",
+    "find_template",
+    "format_claims",
+    "invocation_body",
+    "strip_access_token",
+]
+
+CONNECTIONS = "connections"
+MESSAGES = "messages"
+MAX_RESPONSE_SIZE = 16 * 1024 * 1024
+"""An ``invoke`` response over 16 MiB is refused (EM, §5.8)."""
+
+
+def _split_pattern(pattern: str | None) -> tuple[str, ...] | None:
+    if pattern is None:
+        return None
+    return tuple(part.strip() for part in pattern.split(","))
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpstreamTemplate:
+    """One item of ``UpstreamSettings.Templates`` (§5.1, §5.3).
+
+    A pattern is ``*`` (anything; also anywhere in a list), ``a,b,c`` (any listed name, trimmed)
+    or an exact name, compared case-sensitively. ``None`` (JSON ``null``) matches nothing;
+    an omitted pattern is ``*``.
+    """
+
+    url_template: str
+    hub_pattern: str | None = "*"
+    category_pattern: str | None = "*"
+    event_pattern: str | None = "*"
+
+    def matches(self, hub: str, category: str, event: str) -> bool:
+        return all(
+            _pattern_matches(pattern, value)
+            for pattern, value in (
+                (self.hub_pattern, hub),
+                (self.category_pattern, category),
+                (self.event_pattern, event),
+            )
+        )
+
+
+def _pattern_matches(pattern: str | None, value: str) -> bool:
+    parts = _split_pattern(pattern)
+    if parts is None:
+        return False
+    return "*" in parts or value in parts
+
+
+def find_template(
+    templates: Iterable[UpstreamTemplate], hub: str, category: str, event: str
+) -> UpstreamTemplate | None:
+    """The first template whose three rules all match (§5.3: first match wins)."""
+    for template in templates:
+        if template.matches(hub, category, event):
+            return template
+    return None
+
+
+def _escape(value: str) -> str:
+    # .NET Uri.EscapeDataString: everything but RFC 3986 unreserved characters is escaped.
+    return quote(value, safe="-._~")
+
+
+def expand_url(url_template: str, hub: str, category: str, event: str) -> str:
+    """Replace ``{hub}``, ``{category}``, ``{event}`` with escaped values (§5.2)."""
+    return (
+        url_template.replace("{hub}", _escape(hub))
+        .replace("{category}", _escape(category))
+        .replace("{event}", _escape(event))
+    )
+
+
+def _header_safe(value: str) -> str:
+    return "".join(ch if ch >= " " and ch != "\x7f" else " " for ch in value)
+
+
+def format_claims(claims: Mapping[str, Any]) -> str:
+    """``type: value`` for every claim value, joined with ``, `` (EM's format, §5.5)."""
+    parts: list[str] = []
+    for name, value in claims.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            text = item if isinstance(item, str) else str(item).lower() if isinstance(
+                item, bool) else str(item)
+            parts.append(f"{name}: {text}")
+    return _header_safe(", ".join(parts))
+
+
+def strip_access_token(query_string: str) -> str:
+    """The raw query without ``access_token`` parameters: the token is a secret."""
+    kept = [
+        part for part in query_string.split("&")
+        if part and unquote(part.partition("=")[0]).lower() != "access_token"
+    ]
+    return "&".join(kept)
+
+
+def build_upstream_headers(
+    *,
+    connection_id: str,
+    hub: str,
+    category: str,
+    event: str,
+    keys: Sequence[str],
+    content_type: str = "application/json",
+    user_id: str | None = None,
+    claims: Mapping[str, Any] | None = None,
+    client_query: str = "",
+) -> dict[str, str]:
+    """Every ``X-ASRS-*`` header of an upstream request (§5.5, §5.6)."""
+    headers = {
+        "X-ASRS-Connection-Id": connection_id,
+        "X-ASRS-Hub": hub,
+        "X-ASRS-Category": category,
+        "X-ASRS-Event": _header_safe(event),
+        "X-ASRS-Signature": sign_connection_id(connection_id, keys),
+        "Content-Type": content_type,
+    }
+    if user_id:
+        headers["X-ASRS-User-Id"] = _header_safe(user_id)
+    if claims:
+        headers["X-ASRS-User-Claims"] = format_claims(claims)
+    query = strip_access_token(client_query.lstrip("?"))
+    if query:
+        headers["X-ASRS-Client-Query"] = _header_safe("?" + query)
+    return headers
+
+
+def connected_body() -> bytes:
+    return b'{"type":10}'
+
+
+def disconnected_body(error: str | None) -> bytes:
+    from .json_hub import dumps
+
+    return dumps({"type": 11, "error": error}) if error else b'{"type":11}'
+
+
+def invocation_body(invocation: Invocation, protocol: HubProtocol) -> bytes:
+    """The client's invocation re-encoded without transport framing (§5.7).
+
+    Message headers named ``Authorization`` are dropped: signalrcore copies its bearer token
+    into them (signalr-protocol.md §10) and it must not travel further.
+    """
+    headers = {k: v for k, v in invocation.headers.items() if k.lower() != "authorization"}
+    if headers != dict(invocation.headers):
+        invocation = Invocation(
+            target=invocation.target, arguments=invocation.arguments,
+            invocation_id=invocation.invocation_id, stream_ids=invocation.stream_ids,
+            headers=headers,
+        )
+    return protocol.encode_payload(invocation)
+
+
+def completion_for_failure(invocation_id: str, reason: str, protocol: HubProtocol) -> bytes:
+    return protocol.encode(Completion.failed(invocation_id, f"Invocation failed, {reason}"))
+
+
+def completion_for_response(
+    invocation_id: str, status: int, body: bytes, protocol: HubProtocol
+) -> bytes:
+    """What the caller of ``invoke`` receives for an upstream answer (§5.8), framed.
+
+    200 with a body: the body itself, which must already be framed hub messages in the
+    caller's protocol (checked, so a bad upstream cannot break the client's parser).
+    200 empty or 204: a void completion. Anything else: ``Invocation failed, status code N``.
+    """
+    if status == 200 and body:
+        if len(body) > MAX_RESPONSE_SIZE:
+            return completion_for_failure(invocation_id, "response too large.", protocol)
+        try:
+            protocol.decode(body)
+        except ProtocolError:
+            return completion_for_failure(
+                invocation_id, "error: the upstream response is not a framed hub message.",
+                protocol,
+            )
+        return body
+    if status in (200, 204):
+        return protocol.encode(Completion.void(invocation_id))
+    return completion_for_failure(invocation_id, f"status code {status}", protocol)

@@ -1,0 +1,44 @@
+"""Fixtures shared by every test folder: the running stack, artefacts, the browser guard."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.stack import ROOT, RunningStack, start_stack
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where tests leave screenshots and logs for people to look at."""
+    return ARTIFACTS
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[RunningStack]:
+    """The whole offline stack (service + host + chat app), as ``make run`` starts it."""
+    log_path = ARTIFACTS / f"{request.node.name}.stack.log"
+    running = await start_stack(data_dir=tmp_path / "data", log_path=log_path)
+    yield running
+    code = await running.stop()
+    assert code == 0, f"the stack did not stop cleanly (exit {code}); see {log_path}"
+
+
+def require_tool(path: str, what: str) -> str:
+    """The tool's path; in CI a missing tool fails the test instead of skipping it."""
+    found = shutil.which(path)
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required in CI but {path} is missing")
+    pytest.skip(f"{what} not installed ({path})")

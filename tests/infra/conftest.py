@@ -1,0 +1,29 @@
+"""Fixtures for the offline checks of infra/ (Bicep parsed with pycep-parser, checkov)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from infra_model import INFRA_DIR, REPO_ROOT, Infra, load_infra
+
+
+@pytest.fixture
+def infra() -> Infra:
+    """The real infra/ and azure.yaml, parsed."""
+    return load_infra(INFRA_DIR)
+
+
+@pytest.fixture
+def make_infra_copy(tmp_path: Path):
+    """Factory: copy infra/ and azure.yaml under tmp_path/<name>/ and return the infra path."""
+
+    def make(name: str) -> Path:
+        root = tmp_path / name
+        root.mkdir()
+        shutil.copytree(INFRA_DIR, root / "infra", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(REPO_ROOT / "azure.yaml", root / "azure.yaml")
+        return root / "infra"
+
+    return make

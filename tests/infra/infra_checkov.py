@@ -1,0 +1,103 @@
+"""Run checkov from its own virtual environment (.venv-checkov, made by `make checkov`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from infra_model import INFRA_DIR, REPO_ROOT
+
+__all__ = [
+    "CHECKOV",
+    "CONFIG",
+    "failed_checks",
+    "run_checkov",
+    "run_checkov_on_each",
+    "run_in_parallel",
+    "skipped_rules",
+]
+
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+CONFIG = INFRA_DIR / ".checkov.yaml"
+TIMEOUT = 300
+PARALLEL_RUNS = 2  # the machine has two cores; each run is one busy Python process
+
+
+def run_checkov(*args: str, config: bool = True) -> tuple[int, dict[str, Any]]:
+    """Run checkov offline from the repo root; return its exit code and JSON report.
+
+    With ``config`` the run uses infra/.checkov.yaml (framework, skip list, custom checks);
+    without it, the same scan with nothing skipped.
+    """
+    if not CHECKOV.exists():
+        pytest.fail(f"{CHECKOV} is missing: run `make checkov` in {REPO_ROOT}")
+    if config:
+        command = [str(CHECKOV), "--config-file", str(CONFIG), *args]
+    else:
+        command = [
+            str(CHECKOV),
+            "--framework",
+            "bicep",
+            "--skip-download",
+            "--external-checks-dir",
+            str(INFRA_DIR / "checkov"),
+            *args,
+        ]
+    result = subprocess.run(
+        [*command, "--output", "json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    if result.returncode not in (0, 1):
+        pytest.fail(f"checkov exited {result.returncode}: {result.stderr[-2000:]}")
+    report = json.loads(result.stdout)
+    if isinstance(report, list):  # one entry per framework; we ask for bicep only
+        (report,) = report
+    return result.returncode, report
+
+
+def run_checkov_on_each(directories: dict[str, Path]) -> dict[str, tuple[int, dict[str, Any]]]:
+    """One configured checkov run per directory (two at a time), keyed like ``directories``.
+
+    One run per directory because checkov 3.3.30 drops resources that two copies of the same
+    templates in one scan share by name.
+    """
+    return run_in_parallel({name: (("-d", str(path)), True) for name, path in directories.items()})
+
+
+def run_in_parallel(
+    runs: dict[str, tuple[tuple[str, ...], bool]],
+) -> dict[str, tuple[int, dict[str, Any]]]:
+    """``{name: (args, config)}`` -> ``{name: (exit code, report)}``, two runs at a time."""
+    with ThreadPoolExecutor(max_workers=PARALLEL_RUNS) as pool:
+        futures = {
+            name: pool.submit(run_checkov, *args, config=config)
+            for name, (args, config) in runs.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+def failed_checks(report: dict[str, Any]) -> set[str]:
+    return {result["check_id"] for result in report["results"]["failed_checks"]}
+
+
+def skipped_rules() -> dict[str, str]:
+    """``{rule id: reason}`` from the skip-check list of infra/.checkov.yaml."""
+    rules: dict[str, str] = {}
+    in_list = False
+    for line in CONFIG.read_text(encoding="utf-8").splitlines():
+        if not line.startswith(" "):
+            in_list = line.startswith("skip-check:")
+            continue
+        item = line.strip()
+        if in_list and item.startswith("- "):
+            rule, _, reason = item[2:].partition("#")
+            rules[rule.strip()] = reason.strip()
+    return rules

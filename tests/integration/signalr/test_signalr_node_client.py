@@ -1,0 +1,100 @@
+"""The official @microsoft/signalr client (under Node) against the service alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import msgpack
+import pytest
+from aiohttp import web
+from signalr_support import RS
+
+from emulator.signalr.protocol.framing import frame_length_prefixed, split_length_prefixed
+from tests.support.node_client import NodeClient, NodeClientError
+
+pytestmark = [
+    pytest.mark.node,
+    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed"),
+]
+
+
+async def echo(call) -> web.Response:
+    """An upstream that answers invoke('Echo', x) with x, and 'Fail' with an error."""
+    if call.headers["X-ASRS-Category"] != "messages":
+        return web.Response(status=200)
+    if call.headers["Content-Type"] == "application/x-msgpack":
+        (payload,) = [msgpack.unpackb(call.body)]
+        invocation_id, target, args = payload[2], payload[3], payload[4]
+        if target == "Fail":
+            body = frame_length_prefixed(msgpack.packb([3, {}, invocation_id, 1, "nope"]))
+        else:
+            body = frame_length_prefixed(msgpack.packb([3, {}, invocation_id, 3, args[0]]))
+        assert split_length_prefixed(body)
+        return web.Response(body=body, content_type="application/x-msgpack")
+    invocation = json.loads(call.body)
+    if invocation["target"] == "Fail":
+        completion = {"type": 3, "invocationId": invocation["invocationId"], "error": "nope"}
+    else:
+        completion = {"type": 3, "invocationId": invocation["invocationId"],
+                      "result": invocation["arguments"][0]}
+    return web.Response(body=(json.dumps(completion) + RS).encode(),
+                        content_type="application/json")
+
+
+MATRIX = [
+    ("WebSockets", "json"), ("WebSockets", "messagepack"), ("ServerSentEvents", "json"),
+    ("LongPolling", "json"), ("LongPolling", "messagepack"),
+]
+
+
+@pytest.mark.parametrize(("transport", "protocol"), MATRIX)
+async def test_official_client_invokes_and_receives_broadcast(make_service, upstream, http,
+                                                              transport, protocol):
+    """The JS client connects, gets invoke results and errors, and receives a REST broadcast."""
+    upstream.respond = echo
+    service = await make_service(upstream.url)
+    url = f"{service.base}/client/?hub=chat"
+    async with NodeClient(url, token=service.client_token(user_id="u1"), protocol=protocol,
+                          transport=transport, listen="newMessage") as client:
+        assert await client.invoke("Echo", {"n": 1}) == {"n": 1}
+        with pytest.raises(NodeClientError, match="nope"):
+            await client.invoke("Fail")
+        path = "/api/hubs/chat/:send"
+        async with http.post(service.base + path, json={"target": "newMessage",
+                                                        "arguments": ["hello"]},
+                             headers={"Authorization": f"Bearer {service.rest_token(path)}"}) as r:
+            assert r.status == 202
+        assert await client.wait_message("newMessage") == ["hello"]
+        connected = await upstream.next_call("connected")
+        assert connected.headers["X-ASRS-Connection-Id"] == client.connection_id
+
+
+@pytest.mark.parametrize("transport", ["WebSockets", "ServerSentEvents", "LongPolling"])
+async def test_official_client_stop_reaches_upstream_disconnected(make_service, upstream,
+                                                                  transport):
+    """Stopping the JS client ends the connection and the upstream hears 'disconnected'."""
+    service = await make_service(upstream.url)
+    url = f"{service.base}/client/?hub=chat"
+    client = NodeClient(url, token=service.client_token(), transport=transport)
+    await client.start()
+    await upstream.next_call("connected")
+    await client.stop()
+    call = await upstream.next_call("disconnected")
+    assert call.headers["X-ASRS-Connection-Id"] == client.connection_id
+    assert client.events[-2:][0]["type"] == "closed" or any(
+        e["type"] == "closed" for e in client.events)
+
+
+@pytest.mark.parametrize("transport", ["WebSockets", "ServerSentEvents", "LongPolling"])
+async def test_official_client_sees_rest_close_reason(make_service, http, transport):
+    """A REST close of the connection reaches the JS client as a close with the reason."""
+    service = await make_service()
+    url = f"{service.base}/client/?hub=chat"
+    async with NodeClient(url, token=service.client_token(), transport=transport) as client:
+        path = f"/api/hubs/chat/connections/{client.connection_id}"
+        async with http.delete(service.base + path + "?reason=kicked", headers={
+                "Authorization": f"Bearer {service.rest_token(path)}"}) as r:
+            assert r.status == 200
+        closed = await client.wait_for(lambda e: e["type"] == "closed")
+        assert closed["error"] is not None and "kicked" in closed["error"]

@@ -1,0 +1,118 @@
+"""Stateful reconnect: a dropped WebSocket is reattached with no message lost or duplicated."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+
+import aiohttp
+import pytest
+from signalr_support import RS
+
+from emulator.signalr.app import SERVICE_KEY
+from tests.support.node_client import NodeClient
+from tests.support.timeouts import TIMEOUT
+
+
+async def _broadcast(http, service, *args):
+    path = "/api/hubs/chat/:send"
+    async with http.post(service.base + path, json={"target": "newMessage", "arguments": args},
+                         headers={"Authorization": f"Bearer {service.rest_token(path)}"}) as r:
+        assert r.status == 202
+
+
+async def test_negotiate_offers_stateful_reconnect_only_when_asked(make_service, http):
+    """useStatefulReconnect is echoed only when the client asked for it."""
+    service = await make_service()
+    headers = {"Authorization": f"Bearer {service.client_token()}"}
+    for query, expected in (("&useStatefulReconnect=true", True), ("", None)):
+        async with http.post(f"{service.base}/client/negotiate?hub=chat&negotiateVersion=1"
+                             + query, headers=headers) as r:
+            assert (await r.json()).get("useStatefulReconnect") is expected
+
+
+async def _stateful_raw(http, service):
+    token = service.client_token()
+    async with http.post(f"{service.base}/client/negotiate?hub=chat&negotiateVersion=1"
+                         "&useStatefulReconnect=true",
+                         headers={"Authorization": f"Bearer {token}"}) as r:
+        body = await r.json()
+    url = f"{service.base}/client/?hub=chat&id={body['connectionToken']}&access_token={token}"
+    ws = await http.ws_connect(url)
+    await ws.send_str('{"protocol":"json","version":2}' + RS)
+    assert (await ws.receive(timeout=TIMEOUT)).data == "{}" + RS
+    return url, ws
+
+
+async def _messages(ws) -> list[dict]:
+    frame = await ws.receive(timeout=TIMEOUT)
+    assert frame.type == aiohttp.WSMsgType.TEXT, frame
+    return [json.loads(p) for p in frame.data.split(RS) if p]
+
+
+async def test_stateful_reattach_replays_unacked_messages(make_service, http):
+    """After a drop, the new socket gets Sequence then every unacknowledged message, once."""
+    service = await make_service(keep_alive_interval=60)
+    url, ws = await _stateful_raw(http, service)
+    await _broadcast(http, service, 1)
+    assert (await _messages(ws))[0]["arguments"] == [1]
+    await ws.send_str('{"type":8,"sequenceId":0}' + RS)
+    connection = next(iter(service.app[SERVICE_KEY].active_tokens.values()))
+    assert connection.abort_transport is not None
+    connection.abort_transport()
+    await asyncio.wait_for(ws.receive(), TIMEOUT)  # the client side sees the drop
+    await asyncio.wait_for(_until_detached(connection), TIMEOUT)
+    await _broadcast(http, service, 2)
+    ws2 = await http.ws_connect(url)
+    received: list[dict] = []
+    while len([m for m in received if m.get("type") == 1]) < 2:
+        received += await _messages(ws2)
+    assert received[0] == {"type": 9, "sequenceId": 1}
+    assert [m["arguments"] for m in received if m.get("type") == 1] == [[1], [2]]
+    await ws2.send_str('{"type":9,"sequenceId":1}' + RS)
+    await ws2.close()
+
+
+async def test_stateful_connection_expires_after_grace(make_service, http, upstream):
+    """A dropped stateful connection that never comes back is disconnected after the grace."""
+    service = await make_service(upstream.url, reconnect_grace=0.2)
+    url, _ws = await _stateful_raw(http, service)
+    await upstream.next_call("connected")
+    connection = next(iter(service.app[SERVICE_KEY].active_tokens.values()))
+    connection.abort_transport()
+    call = await upstream.next_call("disconnected")
+    assert call.headers["X-ASRS-Connection-Id"] == connection.connection_id
+    try:
+        await http.ws_connect(url)
+    except aiohttp.WSServerHandshakeError as exc:
+        assert exc.status == 404
+    else:
+        raise AssertionError("the expired connection should be gone")
+
+
+@pytest.mark.node
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+async def test_official_client_survives_drop_with_stateful_reconnect(make_service, http):
+    """The JS client with withStatefulReconnect() rides out a dropped socket transparently."""
+    service = await make_service()
+    url = f"{service.base}/client/?hub=chat"
+    async with NodeClient(url, token=service.client_token(), stateful=True,
+                          transport="WebSockets") as client:
+        await _broadcast(http, service, "before")
+        await client.wait_message("newMessage", lambda a: a == ["before"])
+        state = service.app[SERVICE_KEY]
+        (connection,) = state.active_tokens.values()
+        assert connection.buffer is not None
+        connection.abort_transport()
+        await _broadcast(http, service, "during")
+        await client.wait_message("newMessage", lambda a: a == ["during"])
+        await _broadcast(http, service, "after")
+        await client.wait_message("newMessage", lambda a: a == ["after"])
+        assert client.messages("newMessage") == [["before"], ["during"], ["after"]]
+        assert not [e for e in client.events if e["type"] in ("reconnecting", "closed")]
+
+
+async def _until_detached(connection) -> None:
+    while not connection.detached:
+        await asyncio.sleep(0)

@@ -1,0 +1,110 @@
+"""Run the offline stack the way users do — ``python -m emulator`` — on free loopback ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .timeouts import TIMEOUT
+
+__all__ = ["ROOT", "RunningStack", "start_stack"]
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(rb"^emulator ready: service=(\S+) host=(\S+) page=(\S+)")
+
+
+@dataclass
+class RunningStack:
+    process: asyncio.subprocess.Process
+    service_url: str
+    host_url: str
+    page_url: str
+    log_path: Path
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.host_url}/api"
+
+    def log_text(self) -> str:
+        return "\n".join(self.lines)
+
+    async def stop(self) -> int:
+        """Ctrl-C, as a user would; returns the exit code."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.process.wait(), TIMEOUT)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        return self.process.returncode or 0
+
+
+async def _pump(stack: RunningStack) -> None:
+    assert stack.process.stdout
+    with stack.log_path.open("a", encoding="utf-8") as log:
+        async for raw in stack.process.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            stack.lines.append(line)
+            log.write(line + "\n")
+
+
+async def start_stack(
+    *,
+    data_dir: Path,
+    log_path: Path,
+    app_dir: Path = ROOT,
+    extra_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    service_port: int = 0,
+) -> RunningStack:
+    """Start the stack on 127.0.0.1 with free ports and wait until it says it is ready."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "emulator",
+        "--app-dir",
+        str(app_dir),
+        "--bind",
+        "127.0.0.1",
+        "--service-port",
+        str(service_port),
+        "--host-port",
+        "0",
+        "--data-dir",
+        str(data_dir),
+        *extra_args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    assert process.stdout
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(TIMEOUT * 2):
+            while True:
+                raw = await process.stdout.readline()
+                if not raw:
+                    raise RuntimeError("the stack exited before it was ready:\n" + "\n".join(seen))
+                seen.append(raw.decode(errors="replace").rstrip("\n"))
+                match = READY.match(raw)
+                if match:
+                    break
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        log_path.write_text("\n".join(seen) + "\n", encoding="utf-8")
+        raise
+    log_path.write_text("\n".join(seen) + "\n", encoding="utf-8")
+    service, host, page = (group.decode() for group in match.groups())
+    stack = RunningStack(process, service, host, page, log_path, lines=seen)
+    asyncio.get_running_loop().create_task(_pump(stack))
+    return stack

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from chat import content_security_policy, new_message, service_origins
+
+
+def test_new_message_payload_is_camel_case_with_utc_time() -> None:
+    message = new_message(id="m1", sender="ada", connection_id="c1", text="hi", now=1_700_000_000.5)
+    assert message.to_payload() == {
+        "id": "m1",
+        "sender": "ada",
+        "connectionId": "c1",
+        "text": "hi",
+        "time": "2023-11-14T22:13:20.500Z",
+    }
+
+
+def test_new_message_without_a_user_is_anonymous() -> None:
+    assert (
+        new_message(id="m", sender=None, connection_id="c", text="t", now=0).sender == "anonymous"
+    )
+
+
+def test_service_origins_reads_endpoint_and_port() -> None:
+    text = "Endpoint=http://localhost;Port=8888;AccessKey=k;Version=1.0;"
+    assert service_origins(text) == ["http://localhost:8888", "ws://localhost:8888"]
+
+
+def test_service_origins_prefers_client_endpoint_and_reads_https() -> None:
+    text = "Endpoint=https://a.service.signalr.net;ClientEndpoint=https://proxy.example;AccessKey=k"
+    assert service_origins(text) == ["https://proxy.example", "wss://proxy.example"]
+
+
+def test_service_origins_identity_based_and_unreadable() -> None:
+    assert service_origins(None, "https://s.service.signalr.net") == [
+        "https://s.service.signalr.net",
+        "wss://s.service.signalr.net",
+    ]
+    assert service_origins("garbage") == []
+
+
+def test_content_security_policy_forbids_inline_script() -> None:
+    policy = content_security_policy(connect_origins=["http://localhost:8888"], script_origins=[])
+    directives = dict(part.split(" ", 1) for part in policy.split("; "))
+    assert directives["script-src"] == "'self'"
+    assert directives["connect-src"] == "'self' http://localhost:8888"
+    assert directives["object-src"] == "'none'"
+    assert "unsafe-inline" not in policy
