@@ -1,32 +1,59 @@
 """Bidirectional chat: Azure Functions (Python v2) + Azure SignalR Service in Serverless mode.
 
 Clients invoke hub methods on the service; the service calls these functions upstream
-(``/runtime/webhooks/signalr``); the functions answer through the SignalR output binding.
-Every binding name is camelCase (the host refuses underscores) and every SignalR value crosses
-the binding boundary as a JSON ``str``, so this file runs unchanged on Azure.
+(``/runtime/webhooks/signalr``); the functions answer through the SignalR output binding. Room
+history and presence live in two Durable entities, ``ChatRoom`` and ``Presence``.
+
+Every binding name is camelCase (the host refuses underscores), every SignalR value crosses the
+binding boundary as a JSON ``str``, entity functions are plain ``def`` with a ``context``
+parameter and durable-client functions are ``async def``, so this file runs unchanged on Azure
+(functions-python.md §11). Each handler reads its bindings, asks ``chat`` what to do, and sets its
+output binding; a ``ChatError`` becomes the caller's ``invoke()`` error and sends nothing.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
 import logging
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import azure.durable_functions as df
 import azure.functions as func
 import jinja2
 
 from chat import (
-    DEFAULT_MAX_MESSAGE_LENGTH,
+    LOBBY,
     ChatError,
+    GroupChange,
+    Invocation,
+    NotAllowed,
     PageSettings,
+    Settings,
+    append_message,
+    broadcast_message,
+    connected_outputs,
+    connection_group_change,
     content_security_policy,
-    new_message,
+    disconnected_outputs,
+    group_message,
+    history,
+    message_id,
+    outputs,
+    parse_invocation,
+    presence,
+    private_to_connection,
+    private_to_user,
     service_origins,
-    validate_text,
+    settings_from,
+    user_group_change,
     validate_user_name,
+    wait_for_state,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -45,6 +72,10 @@ ASSETS = {
     "signalr.min.js": (LOCAL_CLIENT_LIBRARY, "text/javascript"),
 }
 PRINCIPAL_NAME = "x-ms-client-principal-name"
+ROOM = df.EntityId("ChatRoom", LOBBY)
+PRESENCE = df.EntityId("Presence", HUB)
+SIGNALR = {"hub_name": HUB, "connection_string_setting": CONNECTION, "connection": CONNECTION}
+"""Both spellings: older SignalR extensions read connectionStringSetting, newer ones connection."""
 
 log = logging.getLogger("chat")
 # Loaded once per worker: the template never changes while the app runs.
@@ -53,9 +84,19 @@ _page = jinja2.Environment(loader=jinja2.FileSystemLoader(CONTENT), autoescape=T
 )
 
 
-def _signalr_binding_settings() -> dict[str, str]:
-    # Both spellings: older SignalR extensions read connectionStringSetting, newer ones connection.
-    return {"hub_name": HUB, "connection_string_setting": CONNECTION, "connection": CONNECTION}
+def _hub_event(category: str, event: str, *parameters: str) -> dict[str, Any]:
+    names = {"parameter_names": list(parameters)} if parameters else {}
+    return {"type": "signalRTrigger", "category": category, "event": event, **names, **SIGNALR}
+
+
+def _settings() -> Settings:
+    return settings_from(os.environ)
+
+
+def _stamp() -> dict[str, Any]:
+    """A new message's id and server time."""
+    now = time.time()
+    return {"id": message_id(now, uuid.uuid4().hex), "now": now}
 
 
 def _client_library_url() -> str:
@@ -64,12 +105,56 @@ def _client_library_url() -> str:
     return os.environ.get("SIGNALR_CLIENT_URL", DEFAULT_CLIENT_LIBRARY_URL)
 
 
-def _max_message_length() -> int:
-    return int(os.environ.get("CHAT_MAX_MESSAGE_LENGTH", DEFAULT_MAX_MESSAGE_LENGTH))
+def _send(out: func.Out[str], items: Sequence[dict[str, Any]]) -> None:
+    value = outputs.encode(items)
+    if value is not None:
+        out.set(value)
 
 
-def _send(out: func.Out[str], target: str, *arguments: object, **routing: str) -> None:
-    out.set(json.dumps({"target": target, "arguments": list(arguments), **routing}))
+@contextlib.contextmanager
+def _refusals(call: Invocation) -> Iterator[None]:
+    """Log a refused call (never its text) and let the error reach the caller."""
+    try:
+        yield
+    except ChatError as error:
+        level = logging.WARNING if isinstance(error, NotAllowed) else logging.INFO
+        log.log(level, "refused %s from user %s (connection %s): %s: %s", call.event,
+                call.user_id, call.connection_id, type(error).__name__, error)
+        raise
+
+
+async def _state(client: df.DurableOrchestrationClient, entity: df.EntityId) -> Any:
+    """The entity's committed state, or None when it does not exist yet."""
+    response = await client.read_entity_state(entity)
+    return response.entity_state if response.entity_exists else None
+
+
+async def _change_presence(
+    client: df.DurableOrchestrationClient, operation: str, data: dict[str, Any],
+    applied: Callable[[Any], bool],
+) -> Any:
+    """Signal ``Presence`` and read it back until the change shows (bounded; chat.confirm).
+
+    Signals have no read-your-writes (durable-python.md §4). Waiting here means an ``invoke()``
+    that completes has taken effect: a joined group accepts the caller's next ``sendToGroup``.
+    """
+    await client.signal_entity(PRESENCE, operation, data)
+    done, state = await wait_for_state(lambda: _state(client, PRESENCE), applied, asyncio.sleep)
+    if not done:
+        log.warning("presence %s not visible within the wait; answering anyway", operation)
+    return state
+
+
+async def _change_group(
+    client: df.DurableOrchestrationClient, change: GroupChange, out: func.Out[str], call: Invocation
+) -> str:
+    await _change_presence(client, change.operation, change.data, change.applied)
+    _send(out, [change.item])
+    log.info("%s by user %s: %s", change.operation, call.user_id, change.data)
+    return change.group
+
+
+# -- the page -------------------------------------------------------------------------------------
 
 
 @app.route(route="index", methods=["GET"])
@@ -113,7 +198,7 @@ def assets(req: func.HttpRequest) -> func.HttpResponse:
     type="signalRConnectionInfo",
     # Set by App Service Authentication on Azure; in development the page sends the typed name.
     user_id="{headers.x-ms-client-principal-name}",
-    **_signalr_binding_settings(),
+    **SIGNALR,
 )
 def negotiate(req: func.HttpRequest, connectionInfo: str) -> func.HttpResponse:
     """Where the client library starts: the service URL and an access token for this user."""
@@ -124,61 +209,191 @@ def negotiate(req: func.HttpRequest, connectionInfo: str) -> func.HttpResponse:
     return func.HttpResponse(connectionInfo, mimetype="application/json")
 
 
-@app.generic_trigger(
-    arg_name="invocation",
-    type="signalRTrigger",
-    category="connections",
-    event="connected",
-    **_signalr_binding_settings(),
-)
-@app.generic_output_binding(
-    arg_name="signalRMessages", type="signalR", **_signalr_binding_settings()
-)
-def on_connected(invocation: str, signalRMessages: func.Out[str]) -> None:
-    """Tell everyone a connection opened, and whether the upstream call carried a token."""
-    context = json.loads(invocation)
-    headers = {name.lower(): value for name, value in (context.get("Headers") or {}).items()}
-    log.info("connected: %s (user %s)", context["ConnectionId"], context.get("UserId"))
-    _send(
-        signalRMessages,
-        "newConnection",
-        {"connectionId": context["ConnectionId"], "authentication": "authorization" in headers},
+# -- entities -------------------------------------------------------------------------------------
+
+
+@app.entity_trigger(context_name="context", entity_name="ChatRoom")
+def chat_room(context: df.DurableEntityContext) -> None:
+    """A room's last ``CHAT_HISTORY_SIZE`` broadcasts; ``append`` is idempotent by message id."""
+    state = context.get_state(history.empty_history)
+    if context.operation_name != "append":
+        raise ValueError(f"ChatRoom has no operation {context.operation_name!r}")
+    context.set_state(append_message(state, context.get_input(), _settings().history_size))
+
+
+@app.entity_trigger(context_name="context", entity_name="Presence")
+def presence_entity(context: df.DurableEntityContext) -> None:
+    """Connections per user and group memberships, with set semantics (chat.presence)."""
+    state = context.get_state(presence.empty_presence)
+    context.set_state(
+        presence.apply_operation(state, context.operation_name, context.get_input())
     )
 
 
-@app.generic_trigger(
-    arg_name="invocation",
-    type="signalRTrigger",
-    category="connections",
-    event="disconnected",
-    **_signalr_binding_settings(),
-)
-def on_disconnected(invocation: str) -> None:
-    context = json.loads(invocation)
-    log.info("disconnected: %s (user %s)", context["ConnectionId"], context.get("UserId"))
+# -- connection events ----------------------------------------------------------------------------
 
 
-@app.generic_trigger(
-    arg_name="invocation",
-    type="signalRTrigger",
-    category="messages",
-    event="broadcast",
-    parameter_names=["text"],
-    **_signalr_binding_settings(),
-)
-@app.generic_output_binding(
-    arg_name="signalRMessages", type="signalR", **_signalr_binding_settings()
-)
-def broadcast(invocation: str, signalRMessages: func.Out[str]) -> str:
-    """``broadcast(text)``: everyone receives ``newMessage``; the caller gets the message id."""
-    context = json.loads(invocation)
-    text = validate_text(context["Arguments"][0], _max_message_length())
-    message = new_message(
-        id=uuid.uuid4().hex,
-        sender=context.get("UserId"),
-        connection_id=context["ConnectionId"],
-        text=text,
-        now=time.time(),
+@app.generic_trigger(arg_name="invocation", **_hub_event("connections", "connected"))
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def on_connected(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> None:
+    """History and the online list to the new connection; its arrival to everyone."""
+    call = parse_invocation(invocation)
+    log.info("connected: %s (user %s)", call.connection_id, call.user_id)
+    room = await _state(client, ROOM)
+    state = await _change_presence(
+        client, "connect", {"connectionId": call.connection_id, "user": call.user_id},
+        lambda s: presence.connect_applied(s, call.connection_id),
     )
-    _send(signalRMessages, "newMessage", message.to_payload())
+    _send(signalRMessages, connected_outputs(call, _settings(), state, room))
+
+
+@app.generic_trigger(arg_name="invocation", **_hub_event("connections", "disconnected"))
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def on_disconnected(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> None:
+    """``userLeft`` to everyone when the user's last connection closed."""
+    call = parse_invocation(invocation)
+    log.info("disconnected: %s (user %s)", call.connection_id, call.user_id)
+    state = await _change_presence(
+        client, "disconnect", {"connectionId": call.connection_id, "user": call.user_id},
+        lambda s: presence.disconnect_applied(s, call.connection_id),
+    )
+    _send(signalRMessages, disconnected_outputs(call, state))
+
+
+# -- messages -------------------------------------------------------------------------------------
+
+
+@app.generic_trigger(arg_name="invocation", **_hub_event("messages", "broadcast", "text"))
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def broadcast(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> str:
+    """``broadcast(text)``: everyone receives ``newMessage``; the room's history keeps it."""
+    call = parse_invocation(invocation)
+    with _refusals(call):
+        message = broadcast_message(call, _settings(), **_stamp())
+    # Not read back: only later connections read history, and clients de-duplicate by id.
+    await client.signal_entity(ROOM, "append", message.to_payload())
+    _send(signalRMessages, [outputs.to_all("newMessage", message.to_payload())])
     return message.id
+
+
+@app.generic_trigger(
+    arg_name="invocation", **_hub_event("messages", "sendToGroup", "group", "text")
+)
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def send_to_group(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> str:
+    """``sendToGroup(group, text)``: members only; the message carries ``group``."""
+    call = parse_invocation(invocation)
+    state = await _state(client, PRESENCE)
+    with _refusals(call):
+        message, items = group_message(call, _settings(), state, **_stamp())
+    _send(signalRMessages, items)
+    return message.id
+
+
+@app.generic_trigger(arg_name="invocation", **_hub_event("messages", "sendToUser", "user", "text"))
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def send_to_user(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> str:
+    """``sendToUser(user, text)``: private, to all the user's connections and the sender's."""
+    call = parse_invocation(invocation)
+    state = await _state(client, PRESENCE)
+    with _refusals(call):
+        message, items = private_to_user(call, _settings(), state, **_stamp())
+    _send(signalRMessages, items)
+    return message.id
+
+
+@app.generic_trigger(
+    arg_name="invocation", **_hub_event("messages", "sendToConnection", "connectionId", "text")
+)
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def send_to_connection(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> str:
+    """``sendToConnection(connectionId, text)``: private, to one connection and the sender's."""
+    call = parse_invocation(invocation)
+    state = await _state(client, PRESENCE)
+    with _refusals(call):
+        message, items = private_to_connection(call, _settings(), state, **_stamp())
+    _send(signalRMessages, items)
+    return message.id
+
+
+# -- groups ---------------------------------------------------------------------------------------
+
+
+@app.generic_trigger(
+    arg_name="invocation", **_hub_event("messages", "joinGroup", "connectionId", "group")
+)
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def join_group(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> str:
+    """``joinGroup(connectionId, group)``: the caller's own connection, any one for admins."""
+    call = parse_invocation(invocation)
+    state = await _state(client, PRESENCE)
+    with _refusals(call):
+        change = connection_group_change(call, _settings(), state, joining=True)
+    return await _change_group(client, change, signalRMessages, call)
+
+
+@app.generic_trigger(
+    arg_name="invocation", **_hub_event("messages", "leaveGroup", "connectionId", "group")
+)
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def leave_group(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> str:
+    """``leaveGroup(connectionId, group)``: the caller's own connection, any one for admins."""
+    call = parse_invocation(invocation)
+    state = await _state(client, PRESENCE)
+    with _refusals(call):
+        change = connection_group_change(call, _settings(), state, joining=False)
+    return await _change_group(client, change, signalRMessages, call)
+
+
+@app.generic_trigger(
+    arg_name="invocation", **_hub_event("messages", "joinUserToGroup", "user", "group")
+)
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def join_user_to_group(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> str:
+    """``joinUserToGroup(user, group)``: oneself (all connections, now and later), or admins."""
+    call = parse_invocation(invocation)
+    with _refusals(call):
+        change = user_group_change(call, _settings(), joining=True)
+    return await _change_group(client, change, signalRMessages, call)
+
+
+@app.generic_trigger(
+    arg_name="invocation", **_hub_event("messages", "leaveUserFromGroup", "user", "group")
+)
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def leave_user_from_group(
+    invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> str:
+    """``leaveUserFromGroup(user, group)``: oneself, or anyone for admins."""
+    call = parse_invocation(invocation)
+    with _refusals(call):
+        change = user_group_change(call, _settings(), joining=False)
+    return await _change_group(client, change, signalRMessages, call)

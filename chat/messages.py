@@ -1,7 +1,9 @@
-"""Chat messages as clients receive them (target ``newMessage``).
+"""Chat messages as clients receive them (target ``newMessage``, and ``history``).
 
-The payload is camelCase — ``id``, ``sender``, ``connectionId``, ``text``, ``time`` — so a page
-written for the original sample (it reads ``sender``, ``text``, ``connectionId``) renders ours.
+The payload is camelCase — ``id``, ``sender``, ``connectionId``, ``text``, ``time`` — plus
+``isPrivate`` (and ``recipient``) on private messages and ``group`` on group messages, so a page
+written for the original sample (it reads ``sender``, ``text``, ``connectionId``, ``isPrivate``)
+renders ours.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["ChatMessage", "new_message"]
+__all__ = ["ChatMessage", "format_time", "message_id", "new_message"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,15 +23,26 @@ class ChatMessage:
     text: str
     time: str
     """ISO 8601 in UTC with milliseconds, e.g. ``2026-11-28T22:04:18.123Z``."""
+    is_private: bool = False
+    recipient: str | None = None
+    """For private messages: the user (or connection) it was sent to."""
+    group: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "id": self.id,
             "sender": self.sender,
             "connectionId": self.connection_id,
             "text": self.text,
             "time": self.time,
         }
+        if self.is_private:
+            payload["isPrivate"] = True
+            if self.recipient is not None:
+                payload["recipient"] = self.recipient
+        if self.group is not None:
+            payload["group"] = self.group
+        return payload
 
 
 def format_time(now: float) -> str:
@@ -37,8 +50,25 @@ def format_time(now: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def message_id(now: float, unique: str) -> str:
+    """An id that sorts by server time to the microsecond, then by ``unique`` (random hex).
+
+    History is ordered by ``(time, id)`` and ``time`` has milliseconds, so two messages within
+    one millisecond still keep the order they were sent in.
+    """
+    return f"{int(now * 1_000_000):014x}-{unique}"
+
+
 def new_message(
-    *, id: str, sender: str | None, connection_id: str, text: str, now: float
+    *,
+    id: str,
+    sender: str | None,
+    connection_id: str,
+    text: str,
+    now: float,
+    is_private: bool = False,
+    recipient: str | None = None,
+    group: str | None = None,
 ) -> ChatMessage:
     """A message stamped by the server; ``sender`` comes from the validated token only."""
     return ChatMessage(
@@ -47,4 +77,7 @@ def new_message(
         connection_id=connection_id,
         text=text,
         time=format_time(now),
+        is_private=is_private,
+        recipient=recipient,
+        group=group,
     )

@@ -114,7 +114,7 @@ def route_prefix(app_dir: Path) -> str:
 
 
 async def serve(config: StackConfig, stop: asyncio.Event) -> None:
-    from .functions import HostConfig
+    from .functions import RUNTIME, HostConfig
     from .functions import make_app as make_host_app
     from .signalr import ServiceConfig, UpstreamTemplate, load_settings
     from .signalr import make_app as make_service_app
@@ -142,6 +142,9 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
                 public_url=host_url,
             )
         )
+        keys = host_app[RUNTIME].keys
+        if keys is not None:  # --enable-auth: the upstream must carry the system key, as on Azure
+            webhook = f"{webhook}?code={keys.system_keys['signalr_extension']}"
         host_runner = web.AppRunner(host_app, handle_signals=False)
         await host_runner.setup()
         runners.append(host_runner)
@@ -169,7 +172,7 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
 
         page = f"{host_url}{route_prefix(config.app_dir)}/index"
         service_line = (
-            f"{service_url}  (upstream: {webhook})"
+            f"{service_url}  (upstream: {host_url}/runtime/webhooks/signalr)"
             if service_url
             else f"{config.connection_string.endpoint}  (not local: not started)"
         )

@@ -128,8 +128,9 @@ require_tools() {
 # assign_role PRINCIPAL_ID TYPE ROLE_ID SCOPE: create the assignment unless it exists.
 assign_role() {
   local principal="$1" type="$2" role="$3" scope="$4" count
-  count="$(capture 0 az role assignment list --assignee "${principal}" --role "${role}" \
-    --scope "${scope}" --query 'length(@)' -o tsv)"
+  # Filter on ids rather than --assignee, which needs directory read access to resolve.
+  count="$(capture 0 az role assignment list --scope "${scope}" \
+    --query "length([?principalId=='${principal}' && ends_with(roleDefinitionId, '${role}')])" -o tsv)"
   if [[ "${count}" == 0 ]]; then
     run az role assignment create --assignee-object-id "${principal}" \
       --assignee-principal-type "${type}" --role "${role}" --scope "${scope}" -o none
@@ -174,7 +175,7 @@ create_function_app() {
     run az functionapp create --name "${APP}" --resource-group "${RG}" \
       --storage-account "${STORAGE}" --consumption-plan-location "${LOCATION}" --os-type Linux \
       --runtime python --runtime-version "${PYTHON_VERSION}" --functions-version 4 \
-      --disable-app-insights true --https-only true -o none
+      --disable-app-insights true -o none
   fi
   run az functionapp update --name "${APP}" --resource-group "${RG}" --set httpsOnly=true -o none
   run az functionapp config set --name "${APP}" --resource-group "${RG}" --ftps-state Disabled \
@@ -235,8 +236,12 @@ configure_app() {
 
 publish() {
   log "publishing the app (remote build installs requirements.txt)"
-  local package
-  package="$(mktemp -d)/app.zip"
+  local package="<package>/app.zip"
+  if ((!DRY_RUN)); then
+    WORK_DIR="$(mktemp -d)"
+    trap 'rm -rf "${WORK_DIR}"' EXIT
+    package="${WORK_DIR}/app.zip"
+  fi
   (cd "${REPO_ROOT}" && run zip -q -r "${package}" function_app.py host.json requirements.txt \
     chat content -x '*/__pycache__/*' '*.pyc')
   run az functionapp deployment source config-zip --name "${APP}" --resource-group "${RG}" \
@@ -244,16 +249,18 @@ publish() {
 }
 
 # The host writes signalr_extension to Key Vault the first time it starts with the SignalR
-# trigger loaded; a request starts it. Asks ARM whether the key exists (prints only true/false).
+# trigger loaded; a request starts it. Asks ARM whether the key exists: the query returns only
+# the JSON type of the key (string or null), never the key.
 wait_for_system_key() {
   log "waiting for the host to create the signalr_extension key (up to ${KEY_WAIT_SECONDS}s)"
-  local deadline=$((SECONDS + KEY_WAIT_SECONDS)) present
+  local deadline=$((SECONDS + KEY_WAIT_SECONDS)) present sink=/dev/null
+  ((DRY_RUN)) && sink=/dev/stderr  # show the commands; otherwise hide "not ready yet" errors
   while :; do
     run az rest --method get --url "https://${APP_HOST}/api/index" --skip-authorization-header \
-      -o none 2>/dev/null || true
-    present="$(capture true az functionapp keys list --name "${APP}" --resource-group "${RG}" \
-      --query 'systemKeys.signalr_extension != null' -o tsv 2>/dev/null || true)"
-    [[ "${present}" == true ]] && return 0
+      -o none 2>"${sink}" || true
+    present="$(capture string az functionapp keys list --name "${APP}" --resource-group "${RG}" \
+      --query 'type(systemKeys.signalr_extension)' -o tsv 2>"${sink}" || true)"
+    [[ "${present}" == string ]] && return 0
     ((SECONDS < deadline)) || {
       log "key not there yet; SignalR re-reads the Key Vault reference every 30 minutes"
       return 0

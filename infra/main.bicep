@@ -24,6 +24,13 @@ param location string
 @description('Object id of the deploying user, given data-plane roles for local debugging; empty to skip.')
 param principalId string = ''
 
+@description('Kind of principal principalId is: User, or ServicePrincipal when azd runs in CI.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
 @description('consumption = Linux Consumption (Y1, SignalR webhook triggers known to work); flexconsumption = Flex Consumption (FC1, see infra/README.md for the webhook caveat).')
 @allowed([
   'consumption'
@@ -55,7 +62,7 @@ param chatAdmins string = ''
 
 @description('Longest chat message accepted, in characters (CHAT_MAX_MESSAGE_LENGTH).')
 @minValue(1)
-param chatMaxMessageLength int = 1000
+param chatMaxMessageLength int = 2000
 
 @description('Room history size (CHAT_HISTORY_SIZE); 0 keeps the app default.')
 @minValue(0)
@@ -183,6 +190,7 @@ module rbac './app/rbac.bicep' = {
     appPrincipalId: api.outputs.principalId
     signalRPrincipalId: signalR.outputs.principalId
     userPrincipalId: principalId
+    userPrincipalType: principalType
     signalRName: signalR.outputs.name
     keyVaultName: keyVault.outputs.name
     storageAccountName: storage.outputs.name

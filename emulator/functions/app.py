@@ -47,16 +47,16 @@ MAX_REQUEST_BODY = 100 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-_REFUSALS_SEEN: set[tuple[str, int, str]] = set()
 _MAX_REMEMBERED = 1000
 
 
 def _log_refusal(request: web.Request, status: int, message: str) -> None:
-    """WARNING the first time a refusal is seen, INFO afterwards (no log floods)."""
+    """WARNING the first time a refusal is seen by this host, INFO afterwards (no log floods)."""
+    seen: set[tuple[str, int, str]] = request.app[RUNTIME].extras.setdefault("refusals", set())
     key = (request.path, status, message)
-    first = key not in _REFUSALS_SEEN
-    if first and len(_REFUSALS_SEEN) < _MAX_REMEMBERED:
-        _REFUSALS_SEEN.add(key)
+    first = key not in seen
+    if first and len(seen) < _MAX_REMEMBERED:
+        seen.add(key)
     host_logger.log(logging.WARNING if first else logging.INFO, "%s %s refused with %d: %s",
                     request.method, request.path, status, message)
 

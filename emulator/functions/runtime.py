@@ -20,7 +20,13 @@ from emulator.signalr.protocol import (
 )
 
 from .config import HostConfig, load_host_json, route_prefix_of
-from .errors import BindingError, FunctionsHostError, IndexingError, OutputBindingError
+from .errors import (
+    BindingError,
+    ConfigError,
+    FunctionsHostError,
+    IndexingError,
+    OutputBindingError,
+)
 from .expressions import resolve, resolve_settings
 from .indexing import FunctionInfo, ImportedScript, load_functions
 from .invoke import Invoker
@@ -40,6 +46,17 @@ from .webhook import TriggerKey, check_trigger, trigger_key
 __all__ = ["HostRuntime"]
 
 REASON = "This function was programmatically called via the host APIs."
+
+
+def _thread_count(settings: Mapping[str, str]) -> int | None:
+    """PYTHON_THREADPOOL_THREAD_COUNT (1-32), else Python's default (WKR dispatcher)."""
+    text = settings.get("PYTHON_THREADPOOL_THREAD_COUNT")
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 32:
+        raise ConfigError(f"PYTHON_THREADPOOL_THREAD_COUNT must be an integer from 1 to 32, "
+                          f"got {text!r}")
+    return int(text)
 
 
 @dataclass
@@ -101,7 +118,8 @@ class HostRuntime:
                                    f"(case-insensitive).")
         routes.sort(key=lambda pair: pair[0].precedence)
         return cls(config=config, functions=functions, route_prefix=prefix, http_routes=routes,
-                   triggers=triggers, invoker=Invoker(str(config.app_dir)), imported=imported)
+                   triggers=triggers, imported=imported,
+                   invoker=Invoker(str(config.app_dir), _thread_count(config.settings)))
 
     def signature_keys(self) -> list[str]:
         """Access keys of every SignalR connection the app uses (SR SignatureValidationOptions).

@@ -7,6 +7,7 @@ InvocationContext JSON built. Completions are encoded in the request's hub proto
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -94,8 +95,20 @@ def verify_upstream_signature(headers: Mapping[str, str], keys: Sequence[str]) -
     if not keys:
         return
     connection_id = headers.get("X-ASRS-Connection-Id", "")
-    if not verify_signature(headers.get("X-ASRS-Signature"), connection_id, keys):
+    signature = headers.get("X-ASRS-Signature")
+    # A genuine signature is ASCII hex over a UTF-8 connection id; anything else (bytes the
+    # HTTP parser kept as surrogates, non-ASCII text) cannot match and must not crash the check.
+    if not (_is_utf8(connection_id) and (signature is None or signature.isascii())
+            and verify_signature(signature, connection_id, keys)):
         raise WebhookError("Signature validation failed", status_hint=401)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -148,10 +161,32 @@ def _from_msgpack(body: bytes) -> UpstreamMessage:
         args = item[4]
         if not isinstance(args, list):
             raise WebhookError("Bad request: invocation arguments must be an array")
-        return UpstreamMessage(type=1, invocation_id=item[2], target=item[3], arguments=args)
+        return UpstreamMessage(type=1, invocation_id=item[2], target=item[3],
+                               arguments=_jsonable(args))
     if item[0] == 7:
         return UpstreamMessage(type=7, error=item[1] if len(item) > 1 else None)
     return UpstreamMessage(type=item[0])
+
+
+def _jsonable(value: Any) -> Any:
+    """MessagePack values as the JSON the function reads (Json.NET's view of them).
+
+    ``bin`` becomes a base64 string (how Json.NET writes ``byte[]``), a timestamp an ISO 8601
+    string; other extension types have no JSON form and are a 400.
+    """
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key).lower() if isinstance(key, bool) else str(key): _jsonable(item)
+                for key, item in value.items()}
+    if isinstance(value, msgpack.Timestamp):
+        return value.to_datetime().isoformat().replace("+00:00", "Z")
+    if isinstance(value, msgpack.ExtType):
+        raise WebhookError(f"Bad request: MessagePack extension type {value.code} has no JSON "
+                           f"form")
+    return value
 
 
 def _from_json(body: bytes) -> UpstreamMessage:
@@ -162,6 +197,8 @@ def _from_json(body: bytes) -> UpstreamMessage:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookError(f"Bad request: body is not JSON ({exc})") from None
+    except RecursionError:
+        raise WebhookError("Bad request: body is nested too deeply") from None
     if not isinstance(data, dict):
         raise WebhookError("Bad request: body must be a JSON object")
     lowered = {str(k).lower(): v for k, v in data.items()}

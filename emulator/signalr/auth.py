@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .log import log
+from .log import log, warn_once
 from .protocol.errors import AuthError
 from .protocol.tokens import InvalidToken, client_audience_matches, verify_token
 
@@ -32,5 +32,5 @@ def check_client_token(request: web.Request, hub: str, keys: tuple[str, ...],
             audience_ok=lambda aud: client_audience_matches(aud, hub),
         )
     except InvalidToken as exc:
-        log.warning("refused %s %s: %s", request.method, request.path, exc)
+        warn_once(log, str(exc), "refused %s %s: %s", request.method, request.path, exc)
         raise AuthError(str(exc)) from None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,7 +68,6 @@ class ServiceConfig:
     """Seconds a stateful-reconnect connection waits for its client to reattach."""
     host: str = "localhost"
     port: int = 8888
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.access_keys or not all(self.access_keys):

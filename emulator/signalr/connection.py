@@ -61,6 +61,8 @@ class ClientConnection:
         self.detached = False
         """The WebSocket dropped; the connection waits ``reconnect_grace`` for a reattach."""
         self.grace_task: asyncio.Task[None] | None = None
+        self.handshake_timeout = 15.0
+        """Seconds the client has for its handshake (config, or the ``asrs.s.cht`` claim)."""
         self.clean_close = False
         """The client ended the transport with a close frame (no reattach follows)."""
 

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from .auth import bearer_token
 from .client_api import SERVICE_KEY
-from .log import rest_log
+from .log import rest_log, warn_once
 from .protocol.errors import AuthError, NotFound, SignalRError
 from .protocol.messages import Invocation
 from .protocol.negotiate import lowered_query
@@ -25,7 +25,7 @@ from .protocol.payload import (
     check_group,
     check_hub,
     check_user,
-    parse_payload_message,
+    parse_payload,
     parse_ttl,
 )
 from .protocol.tokens import (
@@ -68,9 +68,9 @@ class RestCall:
     def reason(self) -> str | None:
         return self.query.get("reason", [None])[0]
 
-    async def message(self) -> Invocation:
+    async def message(self) -> tuple[Invocation, dict[str, bytes]]:
         body = await self.request.read()
-        return parse_payload_message(body, self.request.headers.get("Content-Type", ""))
+        return parse_payload(body, self.request.headers.get("Content-Type", ""))
 
 
 def _authenticate(request: web.Request, service: SignalRService) -> None:
@@ -82,36 +82,36 @@ def _authenticate(request: web.Request, service: SignalRService) -> None:
             audience_ok=lambda aud: any(rest_audience_matches(aud, p) for p in paths),
         )
     except InvalidToken as exc:
-        rest_log.warning("refused %s %s: %s", request.method, request.path, exc)
+        warn_once(rest_log, str(exc), "refused %s %s: %s", request.method, request.path, exc)
         raise AuthError(str(exc)) from None
 
 
 # -- operations ---------------------------------------------------------------------------------
 
 async def broadcast(call: RestCall) -> None:
-    message = await call.message()
+    message, encoded = await call.message()
     service = call.service
-    service.send(service.state.connections(call.hub, excluded=call.excluded), message)
+    service.send(service.state.connections(call.hub, excluded=call.excluded), message, encoded)
 
 
 async def send_to_user(call: RestCall) -> None:
-    message = await call.message()
+    message, encoded = await call.message()
     service = call.service
-    service.send(service.state.user_connections(call.hub, call.user), message)
+    service.send(service.state.user_connections(call.hub, call.user), message, encoded)
 
 
 async def send_to_connection(call: RestCall) -> None:
-    message = await call.message()
+    message, encoded = await call.message()
     connection = call.service.state.get_connection(call.hub, call.connection_id)
     if connection is not None:
-        call.service.send([connection], message)
+        call.service.send([connection], message, encoded)
 
 
 async def send_to_group(call: RestCall) -> None:
-    message = await call.message()
+    message, encoded = await call.message()
     service = call.service
     service.send(service.state.group_connections(call.hub, call.group, excluded=call.excluded),
-                 message)
+                 message, encoded)
 
 
 def _close(connections: list[Any], reason: str | None) -> None:

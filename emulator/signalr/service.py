@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from .protocol.upstream import (
 )
 from .upstream_client import UpstreamClient
 
-__all__ = ["PendingConnection", "SignalRService"]
+__all__ = ["PendingConnection", "SignalRService", "handshake_timeout"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +53,21 @@ class PendingConnection:
     stateful: bool = False
 
 
+MAX_HANDSHAKE_TIMEOUT = 30.0
+
+
+def handshake_timeout(claims: Mapping[str, Any], default: float) -> float:
+    """``asrs.s.cht`` (seconds, at most 30) overrides the default (signalr-service.md §3.2)."""
+    value = claims.get("asrs.s.cht")
+    try:
+        seconds = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is None or not seconds > 0:
+        return default
+    return min(seconds, MAX_HANDSHAKE_TIMEOUT)
+
+
 class SignalRService:
     def __init__(
         self,
@@ -60,8 +76,6 @@ class SignalRService:
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] | None = None,
     ) -> None:
-        import secrets
-
         self.config = config
         self.clock = clock
         self.new_id = new_id or (lambda: secrets.token_urlsafe(16))
@@ -120,6 +134,7 @@ class SignalRService:
             core=core, queue_size=self.config.send_queue_size,
         )
         connection.stateful_requested = bool(pending and pending.stateful)
+        connection.handshake_timeout = handshake_timeout(claims, self.config.handshake_timeout)
         self.active_tokens[token] = connection
         return connection
 
@@ -234,8 +249,9 @@ class SignalRService:
         if connection.finished.is_set():
             return
         connection.finished.set()
-        if connection.grace_task is not None:
-            connection.grace_task.cancel()
+        grace = connection.grace_task
+        if grace is not None and grace is not asyncio.current_task():
+            grace.cancel()
         self.active_tokens.pop(connection.connection_token, None)
         connection.outbox.close()
         if not connection.registered:
@@ -275,9 +291,13 @@ class SignalRService:
 
     # -- sending (REST) -----------------------------------------------------------------------
 
-    def send(self, connections: Iterable[ClientConnection], message: HubMessage) -> int:
-        """Queue ``message`` for each open connection, encoded once per protocol."""
-        encoded: dict[str, bytes] = {}
+    def send(self, connections: Iterable[ClientConnection], message: HubMessage,
+             encoded: Mapping[str, bytes] | None = None) -> int:
+        """Queue ``message`` for each open connection, encoded once per protocol.
+
+        ``encoded`` holds framings supplied ready-made (by protocol name); they are used as is.
+        """
+        encoded = dict(encoded or {})
         count = 0
         for connection in connections:
             protocol: HubProtocol | None = connection.protocol

@@ -55,7 +55,7 @@ param chatAdmins string = ''
 
 @description('Longest chat message accepted, in characters (CHAT_MAX_MESSAGE_LENGTH).')
 @minValue(1)
-param chatMaxMessageLength int = 1000
+param chatMaxMessageLength int = 2000
 
 @description('Messages of room history kept for late joiners (CHAT_HISTORY_SIZE); 0 keeps the app default.')
 @minValue(0)

@@ -6,7 +6,7 @@
 //   Function App -> Storage Blob Data Owner, Queue and Table Data Contributor (host storage)
 //   Function App -> Monitoring Metrics Publisher   (Entra-only Application Insights ingestion)
 //   SignalR      -> Key Vault Secrets User         (resolves the upstream Key Vault reference)
-//   deploying user (optional) -> SignalR Service Owner, Key Vault Secrets User (local debugging)
+//   deploying principal (optional) -> SignalR Service Owner, Key Vault Secrets User (debugging)
 
 @description('Principal id of the Function App system-assigned identity.')
 param appPrincipalId string
@@ -16,6 +16,13 @@ param signalRPrincipalId string
 
 @description('Object id of the deploying user; empty to skip their assignments.')
 param userPrincipalId string = ''
+
+@description('User, or ServicePrincipal when the deployment runs as one (CI).')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param userPrincipalType string = 'User'
 
 param signalRName string
 param keyVaultName string
@@ -124,7 +131,7 @@ resource userSignalROwner 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   name: guid(signalR.id, userPrincipalId, roles.signalRServiceOwner)
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
+    principalType: userPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.signalRServiceOwner)
   }
 }
@@ -134,7 +141,7 @@ resource userSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   name: guid(vault.id, userPrincipalId, roles.keyVaultSecretsUser)
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
+    principalType: userPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
   }
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from infra_check_tools import (
     EXPECTED_ROLES,
@@ -11,7 +12,7 @@ from infra_check_tools import (
     get,
     single,
 )
-from infra_model import Infra, body, render
+from infra_model import Infra, body, is_reference, render
 
 __all__: list[str] = []  # checks register themselves in infra_check_tools.CHECKS
 
@@ -188,4 +189,81 @@ def check_azd_files(infra: Infra) -> list[str]:
         expect(problems, get(given, name, "value") == env, f"{name} must come from {env}")
     for key in re.findall(r"abbrs\.([A-Za-z]+)", infra.main.text):
         expect(problems, key in infra.abbreviations, f"abbreviations.json lacks {key}")
+    return problems
+
+
+# --- What a Bicep compiler would refuse: unknown symbols, module params and outputs -----------
+
+# Functions that may start an expression without being declared in the file.
+BUILTINS = {
+    "deployment",
+    "environment",
+    "resourceGroup",
+    "subscription",
+    "tenant",
+    "utcNow",
+}
+_INTERPOLATED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+_OUTPUT_REFERENCE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\.outputs\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _walk_symbols(value: Any, found: set[str], accessors: list[str]) -> None:
+    """Collect the first identifier of every reference, and every ``a.b.c`` chain, in ``value``."""
+    if is_reference(value):
+        found.add(str(value))
+    elif type(value) is str:
+        found.update(_INTERPOLATED.findall(value))
+        accessors.append(value)
+    elif isinstance(value, dict):
+        node = value.get("operator") if set(value) == {"operator"} else None
+        if isinstance(node, dict) and node.get("type") == "property_accessor":
+            accessors.append(render(value))
+            _walk_symbols(node["operands"]["operand_1"], found, accessors)
+            return
+        for item in value.values():
+            _walk_symbols(item, found, accessors)
+    elif isinstance(value, list):
+        for item in value:
+            _walk_symbols(item, found, accessors)
+
+
+@check
+def check_references_are_declared(infra: Infra) -> list[str]:
+    problems: list[str] = []
+    for name, bicep in infra.bicep.items():
+        declared = set(bicep.parameters) | set(bicep.variables) | set(bicep.modules)
+        declared |= {symbol.split("__")[-1] for symbol in bicep.resources} | set(bicep.resources)
+        found: set[str] = set()
+        sections = [bicep.resources, bicep.modules, bicep.variables, bicep.outputs]
+        sections.append({p: s.get("default") for p, s in bicep.parameters.items()})
+        for section in sections:
+            _walk_symbols(section, found, [])
+        for symbol in sorted(found - declared - BUILTINS):
+            problems.append(f"{name}: '{symbol}' is not declared")
+    return problems
+
+
+@check
+def check_module_wiring(infra: Infra) -> list[str]:
+    problems: list[str] = []
+    main = infra.main
+    files = {symbol: m.get("detail", {}).get("path", "") for symbol, m in main.modules.items()}
+    for symbol, path in files.items():
+        target = infra.bicep.get(path.removeprefix("./"))
+        if target is None:
+            problems.append(f"module {symbol}: {path} not found")
+            continue
+        given = body(main.modules[symbol]).get("params", {})
+        for param in sorted(set(given) - set(target.parameters)):
+            problems.append(f"module {symbol}: {path} has no parameter {param}")
+        for param, spec in target.parameters.items():
+            if spec.get("default") is None and param not in given:
+                problems.append(f"module {symbol}: required parameter {param} not passed")
+    accessors: list[str] = []
+    _walk_symbols([main.modules, main.outputs], set(), accessors)
+    for text in accessors:
+        for module, output in _OUTPUT_REFERENCE.findall(text):
+            target = infra.bicep.get(files.get(module, "").removeprefix("./"))
+            if target is None or output not in target.outputs:
+                problems.append(f"main.bicep uses {module}.outputs.{output}, which is not declared")
     return problems

@@ -141,6 +141,43 @@ MUTATIONS: dict[str, Mutation] = {
         "output name string = storage.name\noutput key string = storage.listKeys().keys[0].value",
         {"outputs_carry_no_secrets"},
     ),
+    "runtime_not_python": _m(
+        API, "        name: 'python'", "        name: 'node'", {"function_app_runtime_and_plan"}
+    ),
+    "service_tag_renamed": _m(
+        "main.bicep",
+        "var serviceName = 'api'",
+        "var serviceName = 'web'",
+        {"function_app_service_tag"},
+    ),
+    "storage_tls_1_0": _m(
+        "app/storage.bicep",
+        "minimumTlsVersion: 'TLS1_2'",
+        "minimumTlsVersion: 'TLS1_0'",
+        {"storage_hardening"},
+    ),
+    "chat_url_not_the_page": _m(
+        "main.bicep", "${api.outputs.uri}/api/index'", "${api.outputs.uri}/'", {"main_wiring"}
+    ),
+    "environment_name_not_from_azd": _m(
+        "main.parameters.json", '"value": "${AZURE_ENV_NAME}"', '"value": "chat"', {"azd_files"}
+    ),
+    # What a compiler would refuse.
+    "undeclared_symbol": _m(
+        API, "serverFarmId: plan.id", "serverFarmId: plann.id", {"references_are_declared"}
+    ),
+    "module_parameter_typo": _m(
+        "main.bicep",
+        "    keyVaultUri: keyVault.outputs.uri",
+        "    keyVaultUrl: keyVault.outputs.uri",
+        {"module_wiring", "signalr_upstream_key_vault_reference"},
+    ),
+    "module_output_typo": _m(
+        "main.bicep",
+        "output SIGNALR_HOSTNAME string = signalR.outputs.hostName",
+        "output SIGNALR_HOSTNAME string = signalR.outputs.host",
+        {"module_wiring"},
+    ),
     "plain_http_origin": _m(
         SIGNALR,
         "'https://${functionAppHostName}'\n",

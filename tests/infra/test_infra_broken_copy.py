@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from infra_checkov import failed_checks, run_checkov_on_each
-from infra_contract import run_all
+from infra_contract import CHECKS, run_all
 from infra_model import load_infra
 from infra_mutations import CHECKOV_MUTATIONS, MUTATIONS
 
@@ -19,6 +19,11 @@ def test_infra_contract_fails_on_broken_copy(make_infra_copy, name: str) -> None
     infra_dir = make_infra_copy(name)
     mutation.apply(infra_dir)
     assert set(run_all(load_infra(infra_dir))) == mutation.contract
+
+
+def test_infra_mutations_cover_every_check() -> None:
+    covered = set().union(*(mutation.contract for mutation in MUTATIONS.values()))
+    assert covered == set(CHECKS)
 
 
 def test_infra_contract_passes_on_unbroken_copy(make_infra_copy) -> None:

@@ -7,6 +7,9 @@ managed-identity auth, role ids, hardening and no secret in outputs.
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from infra_contract import CHECKS, EXPECTED_ROLES, SYSTEM_KEY_SECRET, run_all
 from infra_model import INFRA_DIR, Infra, body, parse_bicep, render
@@ -29,6 +32,8 @@ EXPECTED_CHECKS = {
     "no_plain_urls_or_keys",
     "main_wiring",
     "azd_files",
+    "references_are_declared",
+    "module_wiring",
 }
 
 
@@ -101,3 +106,11 @@ def test_main_defaults_match_the_brief(infra: Infra) -> None:
 
 def test_run_all_reports_nothing_on_real_infra(infra: Infra) -> None:
     assert run_all(infra) == {}
+
+
+def test_infra_readme_documents_every_azd_variable(infra: Infra) -> None:
+    readme = (INFRA_DIR / "README.md").read_text(encoding="utf-8")
+    variables = set(re.findall(r"\$\{([A-Z_]+)", json.dumps(infra.parameters_json)))
+    assert variables >= {"AZURE_ENV_NAME", "AZURE_LOCATION", "HOSTING_PLAN", "SIGNALR_SKU"}
+    documented = {"AZURE_ENV_NAME", "AZURE_LOCATION"}  # azd asks for these itself
+    assert [v for v in sorted(variables - documented) if f"`{v}`" not in readme] == []

@@ -64,7 +64,11 @@ async def start_stack(
     env: dict[str, str] | None = None,
     service_port: int = 0,
 ) -> RunningStack:
-    """Start the stack on 127.0.0.1 with free ports and wait until it says it is ready."""
+    """Start the stack on 127.0.0.1 and wait until it says it is ready.
+
+    Ports default to free ones; pass the ports of a stopped stack to restart it in place
+    (same data dir: entity state survives; same origin: pages reconnect on their own).
+    """
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -101,19 +101,34 @@ def parse_batch_result(value: Any, batch_size: int) -> BatchResult:
         value = bytes(value).decode("utf-8", "replace")
     try:
         data = json.loads(value) if isinstance(value, str) else value
-    except ValueError:
+    except (ValueError, RecursionError):
         raise EntityError("the entity function returned text that is not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("entityExists"), bool):
         raise EntityError("the entity function did not return an entity state "
                           "(is it decorated with entity_trigger?)")
     results = data.get("results")
-    if not isinstance(results, list) or len(results) != batch_size:
-        raise EntityError(f"the entity function returned {len(results or [])} results for "
+    if not isinstance(results, list):
+        raise EntityError("the entity function returned no list of results")
+    if len(results) != batch_size:
+        raise EntityError(f"the entity function returned {len(results)} results for "
                           f"{batch_size} operations")
-    parsed = tuple(OperationResult(is_error=bool(r.get("isError")), result=_text(r.get("result")),
-                                   duration=int(r.get("duration") or 0))
-                   for r in results if isinstance(r, dict))
-    if len(parsed) != batch_size:
+    if not all(isinstance(r, dict) for r in results):
         raise EntityError("an operation result is not an object")
-    return BatchResult(exists=data["entityExists"], state=_text(data.get("entityState")),
-                       results=parsed)
+    try:
+        parsed = tuple(OperationResult(is_error=bool(r.get("isError")),
+                                       result=_text(r.get("result")),
+                                       duration=_duration(r.get("duration")))
+                       for r in results)
+        state = _text(data.get("entityState"))
+    except (TypeError, ValueError, RecursionError):
+        raise EntityError("the entity function returned a result that is not JSON") from None
+    return BatchResult(exists=data["entityExists"], state=state, results=parsed)
+
+
+def _duration(value: Any) -> int:
+    """Milliseconds; anything that is not a finite number counts as 0 (it is only logged)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return 0
+    if value in (float("inf"), float("-inf")):
+        return 0
+    return int(value)

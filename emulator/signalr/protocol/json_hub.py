@@ -7,6 +7,7 @@ are ignored; properties may come in any order.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, ClassVar
 
 from .codec import HubProtocol, RecordSplitter, check_headers, check_str, check_type_number
@@ -33,10 +34,18 @@ def _reject_constant(name: str) -> Any:
     raise ProtocolError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ProtocolError(f"number {text[:20]} is out of range")
+    return value
+
+
 def loads(data: bytes) -> Any:
-    """Strict JSON (no NaN/Infinity), every failure a ProtocolError."""
+    """Strict JSON (no NaN/Infinity, no number overflowing to infinity); errors: ProtocolError."""
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant,
+                          parse_float=_finite_float)
     except UnicodeDecodeError:
         raise ProtocolError("message is not valid UTF-8") from None
     except (ValueError, RecursionError):

@@ -81,10 +81,10 @@ class MessagePackHubProtocol(HubProtocol):
     def encode_payload(self, message: HubMessage) -> bytes:
         array: list[Any]
         if isinstance(message, (Invocation, StreamInvocation)):
+            # Always six elements, streamIds possibly empty, as ASP.NET's writer does
+            # (MessagePackHubProtocolWorker.WriteInvocationMessage); signalrcore needs all six.
             array = [int(message.type), dict(message.headers), message.invocation_id,
-                     message.target, message.arguments]
-            if message.stream_ids:
-                array.append(list(message.stream_ids))
+                     message.target, message.arguments, list(message.stream_ids)]
         elif isinstance(message, Completion):
             array = [int(message.type), dict(message.headers), message.invocation_id]
             if message.error is not None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgpack
+
 from .errors import BadRequest, ProtocolError, UnsupportedMediaType
+from .handshake import PROTOCOLS
 from .json_hub import loads
 from .messages import Invocation
 
@@ -15,12 +18,15 @@ __all__ = [
     "check_group",
     "check_hub",
     "check_user",
+    "parse_payload",
     "parse_payload_message",
     "parse_ttl",
 ]
 
 HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_`,.\[\]]{0,127}$")
 _JSON_TYPES = ("application/json", "text/json")
+_MSGPACK_TYPE = "application/x-msgpack"
+_BINARY_TYPE = "application/octet-stream"
 
 
 def check_hub(hub: str, application: str | None = None) -> str:
@@ -65,17 +71,71 @@ def parse_payload_message(body: bytes, content_type: str) -> Invocation:
 
     Clients receive it as an Invocation without invocationId.
     """
+    message, _ = parse_payload(body, content_type)
+    return message
+
+
+def parse_payload(body: bytes, content_type: str) -> tuple[Invocation, dict[str, bytes]]:
+    """The message, and any framings the caller supplied ready-made, by protocol name.
+
+    ``application/json`` (and ``+json``): ``{"target", "arguments"}``. ``application/x-msgpack``:
+    the same object as a MessagePack map. ``application/octet-stream``: the Management SDK's
+    pre-serialised form, a MessagePack map ``{"json": bin, "messagepack": bin}`` holding one
+    framed Invocation per hub protocol (signalr-service.md §4).
+    """
     if not body.strip():
         raise BadRequest("Message in request body is required.")
     media = content_type.split(";", 1)[0].strip().lower()
-    if media and media not in _JSON_TYPES and not media.endswith("+json"):
-        raise UnsupportedMediaType(f"content type {media!r} is not supported; use application/json")
+    if media == _BINARY_TYPE:
+        return _parse_preencoded(body)
+    if media == _MSGPACK_TYPE:
+        obj = _unpack(body)
+    elif not media or media in _JSON_TYPES or media.endswith("+json"):
+        try:
+            obj = loads(body)
+        except ProtocolError as exc:
+            raise BadRequest(f"request body is not valid JSON ({exc})") from None
+    else:
+        raise UnsupportedMediaType(
+            f"content type {media!r} is not supported; use application/json")
+    return _payload_object(obj), {}
+
+
+def _unpack(body: bytes) -> Any:
     try:
-        obj = loads(body)
-    except ProtocolError as exc:
-        raise BadRequest(f"request body is not valid JSON ({exc})") from None
+        return msgpack.unpackb(body, raw=False, strict_map_key=False)
+    except Exception:  # msgpack raises several unrelated types for bad input
+        raise BadRequest("request body is not valid MessagePack") from None
+
+
+def _parse_preencoded(body: bytes) -> tuple[Invocation, dict[str, bytes]]:
+    obj = _unpack(body)
     if not isinstance(obj, dict):
-        raise BadRequest("request body must be a JSON object")
+        raise BadRequest("request body must be a MessagePack map of protocol name to bytes")
+    encoded: dict[str, bytes] = {}
+    message: Invocation | None = None
+    for name, protocol in PROTOCOLS.items():
+        data = obj.get(name)
+        if data is None:
+            continue
+        if not isinstance(data, bytes):
+            raise BadRequest(f"'{name}' must hold bytes")
+        try:
+            decoded = protocol.decode(data)
+        except ProtocolError as exc:
+            raise BadRequest(f"'{name}' is not a framed {name} message ({exc})") from None
+        if len(decoded) != 1 or not isinstance(decoded[0], Invocation):
+            raise BadRequest(f"'{name}' must hold exactly one invocation")
+        encoded[name] = data
+        message = message or decoded[0]
+    if message is None:
+        raise BadRequest("request body holds no 'json' or 'messagepack' payload")
+    return message, encoded
+
+
+def _payload_object(obj: Any) -> Invocation:
+    if not isinstance(obj, dict):
+        raise BadRequest("request body must be an object")
     fields: dict[str, Any] = {str(k).lower(): v for k, v in obj.items()}
     target = fields.get("target")
     if not isinstance(target, str) or not target:

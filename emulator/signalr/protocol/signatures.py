@@ -13,8 +13,13 @@ from collections.abc import Iterable
 __all__ = ["sign_connection_id", "verify_signature"]
 
 
+def _bytes(text: str) -> bytes:
+    # surrogatepass: a peer-supplied id or header may hold lone surrogates; never raise on it.
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _signature(key: str, connection_id: str) -> str:
-    digest = hmac.new(key.encode(), connection_id.encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(_bytes(key), _bytes(connection_id), hashlib.sha256).hexdigest()
     return f"sha256={digest}"
 
 
@@ -27,9 +32,9 @@ def verify_signature(header: str | None, connection_id: str, keys: Iterable[str]
     """True when any signature in ``header`` matches any key (hex compared case-insensitively)."""
     if not header:
         return False
-    offered = [value.strip().lower() for value in header.split(",")]
+    offered = [_bytes(value.strip().lower()) for value in header.split(",")]
     return any(
-        hmac.compare_digest(_signature(key, connection_id), value)
+        hmac.compare_digest(_bytes(_signature(key, connection_id)), value)
         for key in keys
         for value in offered
     )

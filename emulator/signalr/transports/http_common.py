@@ -50,7 +50,7 @@ async def watch_liveness(service: SignalRService, connection: ClientConnection,
     loop = asyncio.get_running_loop()
     config = service.config
     started = loop.time()
-    tick = min(1.0, config.client_timeout / 4, config.handshake_timeout / 4)
+    tick = min(1.0, config.client_timeout / 4, connection.handshake_timeout / 4)
     while not connection.finished.is_set() and not connection.outbox.closed:
         await asyncio.sleep(tick)
         now = loop.time()
@@ -58,7 +58,7 @@ async def watch_liveness(service: SignalRService, connection: ClientConnection,
             connection.close_error = connection.close_error or "The client went away."
             connection.outbox.close()
         elif connection.core.state is State.HANDSHAKE:
-            if now - started > config.handshake_timeout:
+            if now - started > connection.handshake_timeout:
                 transport_log.warning("connection %s sent no handshake in time",
                                       connection.connection_id)
                 connection.close("Handshake was canceled.")

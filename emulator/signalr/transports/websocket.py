@@ -83,7 +83,7 @@ async def _read(ws: web.WebSocketResponse, service: SignalRService,
                 connection: ClientConnection) -> None:
     loop = asyncio.get_running_loop()
     config = service.config
-    deadline = loop.time() + config.handshake_timeout
+    deadline = loop.time() + connection.handshake_timeout
     while not connection.outbox.closed:
         handshaking = connection.core.state is State.HANDSHAKE
         timeout = deadline - loop.time() if handshaking else config.client_timeout

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.functions import BindingError, HostConfig, make_app
+from emulator.functions import BindingError, ConfigError, HostConfig, make_app
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 
@@ -86,3 +86,11 @@ def flow(context):
 ''')
     with pytest.raises(BindingError, match="orchestrations and activities are not supported"):
         make_app(HostConfig(app_dir=app_dir, data_dir=tmp_path / "d"))
+
+
+def test_host_refuses_bad_thread_count_setting(tmp_path) -> None:
+    """A PYTHON_THREADPOOL_THREAD_COUNT out of range stops the host, naming the setting."""
+    config = HostConfig(app_dir=APPS / "prefixed", data_dir=tmp_path,
+                        settings={"PYTHON_THREADPOOL_THREAD_COUNT": "0"})
+    with pytest.raises(ConfigError, match="PYTHON_THREADPOOL_THREAD_COUNT"):
+        make_app(config)

@@ -4,6 +4,7 @@ hand-driven JSON client."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -11,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import msgpack
 from aiohttp import web
 
 from emulator.signalr import ServiceConfig
 from emulator.signalr.protocol import client_audience, issue_token
+from emulator.signalr.protocol.framing import frame_length_prefixed, split_length_prefixed
 from tests.support.timeouts import TIMEOUT
 
 KEY = "integration-test-key-0123456789abcdef"
@@ -75,12 +78,10 @@ class RawClient:
         self._pending: list[dict[str, Any]] = []
 
     async def send(self, obj: dict[str, Any]) -> None:
-        import json
 
         await self.ws.send_str(json.dumps(obj) + RS)
 
     async def receive(self, skip_pings: bool = True) -> dict[str, Any]:
-        import json
 
         while True:
             while self._pending:
@@ -119,7 +120,29 @@ async def connect_client(http: aiohttp.ClientSession, service: Service, *, hub: 
     client = RawClient(ws, connection_id)
     rest = frame.data[3:]
     if rest:
-        import json
 
         client._pending += [json.loads(p) for p in rest.split(RS) if p]
     return client
+
+
+async def echo(call) -> web.Response:
+    """An upstream that answers invoke('Echo', x) with x, and 'Fail' with an error."""
+    if call.headers["X-ASRS-Category"] != "messages":
+        return web.Response(status=200)
+    if call.headers["Content-Type"] == "application/x-msgpack":
+        (payload,) = [msgpack.unpackb(call.body)]
+        invocation_id, target, args = payload[2], payload[3], payload[4]
+        if target == "Fail":
+            body = frame_length_prefixed(msgpack.packb([3, {}, invocation_id, 1, "nope"]))
+        else:
+            body = frame_length_prefixed(msgpack.packb([3, {}, invocation_id, 3, args[0]]))
+        assert split_length_prefixed(body)
+        return web.Response(body=body, content_type="application/x-msgpack")
+    invocation = json.loads(call.body)
+    if invocation["target"] == "Fail":
+        completion = {"type": 3, "invocationId": invocation["invocationId"], "error": "nope"}
+    else:
+        completion = {"type": 3, "invocationId": invocation["invocationId"],
+                      "result": invocation["arguments"][0]}
+    return web.Response(body=(json.dumps(completion) + RS).encode(),
+                        content_type="application/json")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
-import msgpack
 import pytest
-from aiohttp import web
-from signalr_support import RS
+from signalr_support import echo
 
-from emulator.signalr.protocol.framing import frame_length_prefixed, split_length_prefixed
 from tests.support.node_client import NodeClient, NodeClientError
 
 pytestmark = [
@@ -19,44 +15,23 @@ pytestmark = [
 ]
 
 
-async def echo(call) -> web.Response:
-    """An upstream that answers invoke('Echo', x) with x, and 'Fail' with an error."""
-    if call.headers["X-ASRS-Category"] != "messages":
-        return web.Response(status=200)
-    if call.headers["Content-Type"] == "application/x-msgpack":
-        (payload,) = [msgpack.unpackb(call.body)]
-        invocation_id, target, args = payload[2], payload[3], payload[4]
-        if target == "Fail":
-            body = frame_length_prefixed(msgpack.packb([3, {}, invocation_id, 1, "nope"]))
-        else:
-            body = frame_length_prefixed(msgpack.packb([3, {}, invocation_id, 3, args[0]]))
-        assert split_length_prefixed(body)
-        return web.Response(body=body, content_type="application/x-msgpack")
-    invocation = json.loads(call.body)
-    if invocation["target"] == "Fail":
-        completion = {"type": 3, "invocationId": invocation["invocationId"], "error": "nope"}
-    else:
-        completion = {"type": 3, "invocationId": invocation["invocationId"],
-                      "result": invocation["arguments"][0]}
-    return web.Response(body=(json.dumps(completion) + RS).encode(),
-                        content_type="application/json")
-
-
 MATRIX = [
     ("WebSockets", "json"), ("WebSockets", "messagepack"), ("ServerSentEvents", "json"),
     ("LongPolling", "json"), ("LongPolling", "messagepack"),
 ]
 
 
+@pytest.mark.parametrize("stateful", [False, True], ids=["plain", "stateful"])
 @pytest.mark.parametrize(("transport", "protocol"), MATRIX)
 async def test_official_client_invokes_and_receives_broadcast(make_service, upstream, http,
-                                                              transport, protocol):
+                                                              transport, protocol, stateful):
     """The JS client connects, gets invoke results and errors, and receives a REST broadcast."""
     upstream.respond = echo
     service = await make_service(upstream.url)
     url = f"{service.base}/client/?hub=chat"
     async with NodeClient(url, token=service.client_token(user_id="u1"), protocol=protocol,
-                          transport=transport, listen="newMessage") as client:
+                          transport=transport, listen="newMessage",
+                          stateful=stateful) as client:
         assert await client.invoke("Echo", {"n": 1}) == {"n": 1}
         with pytest.raises(NodeClientError, match="nope"):
             await client.invoke("Fail")

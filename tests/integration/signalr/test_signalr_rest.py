@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import msgpack
 from signalr_support import connect_client
 
 
@@ -131,3 +132,16 @@ async def test_rest_close_connection_sends_close_message(make_service, http):
     assert await client.receive() == {"type": 7, "error": "bye", "allowReconnect": True}
     frame = await client.ws.receive()
     assert frame.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_rest_preencoded_binary_body_reaches_client_verbatim(make_service, http):
+    """The Management SDK's octet-stream form is delivered with the framing it supplied."""
+    service = await make_service()
+    client = await connect_client(http, service)
+    frame = b'{"type":1,"target":"pre","arguments":["encoded"]}\x1e'
+    path = "/api/hubs/chat/:send"
+    async with http.post(service.base + path, data=msgpack.packb({"json": frame}), headers={
+            "Authorization": f"Bearer {service.rest_token(path)}",
+            "Content-Type": "application/octet-stream"}) as r:
+        assert r.status == 202
+    assert await client.receive() == {"type": 1, "target": "pre", "arguments": ["encoded"]}

@@ -8,7 +8,7 @@ import shutil
 
 import aiohttp
 import pytest
-from signalr_support import RS
+from signalr_support import RS, echo
 
 from emulator.signalr.app import SERVICE_KEY
 from tests.support.node_client import NodeClient
@@ -93,11 +93,14 @@ async def test_stateful_connection_expires_after_grace(make_service, http, upstr
 
 @pytest.mark.node
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-async def test_official_client_survives_drop_with_stateful_reconnect(make_service, http):
+@pytest.mark.parametrize("protocol", ["json", "messagepack"])
+async def test_official_client_survives_drop_with_stateful_reconnect(make_service, http,
+                                                                     upstream, protocol):
     """The JS client with withStatefulReconnect() rides out a dropped socket transparently."""
-    service = await make_service()
+    upstream.respond = echo
+    service = await make_service(upstream.url)
     url = f"{service.base}/client/?hub=chat"
-    async with NodeClient(url, token=service.client_token(), stateful=True,
+    async with NodeClient(url, token=service.client_token(), stateful=True, protocol=protocol,
                           transport="WebSockets") as client:
         await _broadcast(http, service, "before")
         await client.wait_message("newMessage", lambda a: a == ["before"])
@@ -105,12 +108,15 @@ async def test_official_client_survives_drop_with_stateful_reconnect(make_servic
         (connection,) = state.active_tokens.values()
         assert connection.buffer is not None
         connection.abort_transport()
+        assert await client.invoke("Echo", "across the drop") == "across the drop"
         await _broadcast(http, service, "during")
         await client.wait_message("newMessage", lambda a: a == ["during"])
         await _broadcast(http, service, "after")
         await client.wait_message("newMessage", lambda a: a == ["after"])
         assert client.messages("newMessage") == [["before"], ["during"], ["after"]]
         assert not [e for e in client.events if e["type"] in ("reconnecting", "closed")]
+        echoes = [c for c in upstream.calls if c.headers.get("X-ASRS-Event") == "Echo"]
+        assert len(echoes) == 1, "a replayed invocation must not reach the upstream twice"
 
 
 async def _until_detached(connection) -> None:

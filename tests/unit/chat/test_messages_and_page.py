@@ -45,3 +45,21 @@ def test_content_security_policy_forbids_inline_script() -> None:
     assert directives["connect-src"] == "'self' http://localhost:8888"
     assert directives["object-src"] == "'none'"
     assert "unsafe-inline" not in policy
+
+
+def test_message_id_sorts_by_time_within_a_millisecond() -> None:
+    from chat import message_id
+
+    first = message_id(1_700_000_000.0001, "ff")
+    second = message_id(1_700_000_000.0002, "00")
+    assert first < second
+    assert first.endswith("-ff")
+
+
+def test_private_and_group_payloads_carry_their_markers() -> None:
+    private = new_message(id="m", sender="a", connection_id="c", text="t", now=0,
+                          is_private=True, recipient="b").to_payload()
+    assert (private["isPrivate"], private["recipient"]) == (True, "b")
+    group = new_message(id="m", sender="a", connection_id="c", text="t", now=0,
+                        group="g").to_payload()
+    assert group["group"] == "g" and "isPrivate" not in group

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import msgpack
 import pytest
 
 from emulator.signalr import ConfigError, ServiceConfig, UpstreamTemplate, load_settings
 from emulator.signalr.protocol.errors import BadRequest, UnsupportedMediaType
+from emulator.signalr.protocol.json_hub import JsonHubProtocol
 from emulator.signalr.protocol.messages import Invocation
+from emulator.signalr.protocol.msgpack_hub import MessagePackHubProtocol
 from emulator.signalr.protocol.negotiate import (
     build_negotiate_response,
     lowered_query,
@@ -17,6 +20,7 @@ from emulator.signalr.protocol.negotiate import (
 from emulator.signalr.protocol.payload import (
     check_group,
     check_hub,
+    parse_payload,
     parse_payload_message,
     parse_ttl,
 )
@@ -115,3 +119,27 @@ def test_payload_names():
     assert parse_ttl("10") == 10 and parse_ttl(None) is None
     with pytest.raises(BadRequest):
         parse_ttl("-1")
+
+
+def test_payload_msgpack_body_is_read_like_json():
+    body = msgpack.packb({"Target": "t", "Arguments": [1, b"\x00"]})
+    assert parse_payload(body, "application/x-msgpack") == (
+        Invocation(target="t", arguments=[1, b"\x00"]), {})
+
+
+def test_payload_preencoded_body_keeps_each_framing():
+    json_frame = JsonHubProtocol().encode(Invocation(target="t", arguments=["x"]))
+    msgpack_frame = MessagePackHubProtocol().encode(Invocation(target="t", arguments=["x"]))
+    body = msgpack.packb({"json": json_frame, "messagepack": msgpack_frame})
+    message, encoded = parse_payload(body, "application/octet-stream")
+    assert message == Invocation(target="t", arguments=["x"])
+    assert encoded == {"json": json_frame, "messagepack": msgpack_frame}
+
+
+@pytest.mark.parametrize("obj", [
+    [], {}, {"json": "text"}, {"json": b"not framed"},
+    {"json": JsonHubProtocol().encode(Invocation(target="t")) * 2},
+])
+def test_payload_preencoded_body_refused_when_malformed(obj):
+    with pytest.raises(BadRequest):
+        parse_payload(msgpack.packb(obj), "application/octet-stream")

@@ -9,8 +9,8 @@ import emulator.signalr
 import emulator.signalr.protocol
 
 PROTOCOL_DIR = Path(emulator.signalr.protocol.__file__).parent
-ALLOWED = {"__future__", "collections", "dataclasses", "enum", "hashlib", "hmac", "json", "re",
-           "typing", "urllib", "jwt", "msgpack"}
+ALLOWED = {"__future__", "collections", "dataclasses", "enum", "hashlib", "hmac", "json", "math",
+           "re", "typing", "urllib", "jwt", "msgpack"}
 
 
 def test_signalr_exports_are_pinned():

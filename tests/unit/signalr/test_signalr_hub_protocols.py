@@ -30,10 +30,10 @@ MSGPACK = MessagePackHubProtocol()
 # (message, JSON payload, MessagePack payload as a Python list)
 CASES = [
     (Invocation(target="send", arguments=["hi", 42]),
-     b'{"type":1,"target":"send","arguments":["hi",42]}', [1, {}, None, "send", ["hi", 42]]),
+     b'{"type":1,"target":"send","arguments":["hi",42]}', [1, {}, None, "send", ["hi", 42], []]),
     (Invocation(target="echo", arguments=[], invocation_id="0", headers={"a": "b"}),
      b'{"type":1,"headers":{"a":"b"},"invocationId":"0","target":"echo","arguments":[]}',
-     [1, {"a": "b"}, "0", "echo", []]),
+     [1, {"a": "b"}, "0", "echo", [], []]),
     (Invocation(target="up", arguments=[], invocation_id="1", stream_ids=("s1",)),
      b'{"type":1,"invocationId":"1","target":"up","arguments":[],"streamIds":["s1"]}',
      [1, {}, "1", "up", [], ["s1"]]),
@@ -48,7 +48,7 @@ CASES = [
     (Completion(invocation_id="3"), b'{"type":3,"invocationId":"3"}', [3, {}, "3", 2]),
     (StreamInvocation(target="count", invocation_id="4", arguments=[3]),
      b'{"type":4,"invocationId":"4","target":"count","arguments":[3]}',
-     [4, {}, "4", "count", [3]]),
+     [4, {}, "4", "count", [3], []]),
     (CancelInvocation(invocation_id="4"), b'{"type":5,"invocationId":"4"}', [5, {}, "4"]),
     (Ping(), b'{"type":6}', [6]),
     (Close(), b'{"type":7}', [7, None]),
@@ -106,7 +106,8 @@ def test_json_hub_accepts_any_property_order_and_unknown_properties():
     b'{"type":2,"invocationId":"1"}', b'{"type":3,"invocationId":"1","result":1,"error":"e"}',
     b'{"type":3}', b'{"type":7,"allowReconnect":"yes"}', b'{"type":8}',
     b'{"type":9,"sequenceId":-1}',
-    b'{"type":99}', b"\xff", b"{", b"{}",
+    b'{"type":99}', b"\xff", b"{", b"{}", b'{"type":1,"target":"t","arguments":[1e999]}',
+    b'{"type":1,"target":"t","arguments":[' + b"1" * 5000 + b']}',
 ])
 def test_json_hub_rejects_malformed_messages(payload):
     with pytest.raises(ProtocolError):

@@ -108,3 +108,9 @@ def test_connection_string_parses_every_key():
 def test_connection_string_refuses_malformed(text):
     with pytest.raises(InvalidConnectionString):
         parse_connection_string(text)
+
+
+@pytest.mark.parametrize(("header", "connection_id"), [("\x80", ""), ("sha256=é", "x"),
+                                                       ("sha256=00", "\ud800")])
+def test_signatures_verify_odd_text_without_raising(header, connection_id):
+    assert verify_signature(header, connection_id, [KEY]) is False

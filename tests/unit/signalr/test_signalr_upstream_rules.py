@@ -113,7 +113,7 @@ def test_upstream_invocation_body_drops_authorization_header():
                             headers={"Authorization": "Bearer x", "k": "v"})
     assert invocation_body(invocation, JSON) == (
         b'{"type":1,"headers":{"k":"v"},"invocationId":"1","target":"t","arguments":[1]}')
-    assert invocation_body(invocation, MessagePackHubProtocol())[:2] == b"\x95\x01"
+    assert invocation_body(invocation, MessagePackHubProtocol())[:2] == b"\x96\x01"
 
 
 COMPLETION_CASES = [

@@ -1,0 +1,258 @@
+"""The scenarios of issue 6, each run against each target in a fresh server process.
+
+Targets: ``signalr`` (the stack end to end for client-sent messages; the service alone for the
+REST and capacity scenarios), ``socketio`` (python-socketio) and ``aiohttp`` (plain broadcast).
+A scenario returns one flat dict: the numbers the report prints and RESULTS.md quotes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiohttp
+
+from emulator.signalr import DEFAULT_ACCESS_KEY
+
+from .clients import (
+    HUB,
+    Connector,
+    Poster,
+    RawConnector,
+    SignalRServiceConnector,
+    SignalRStackConnector,
+    SocketIOConnector,
+)
+from .generator import (
+    Tracker,
+    close_all,
+    connect_all,
+    drain,
+    measure,
+    send_at_rate,
+    send_talkers,
+    send_windowed,
+    settle,
+)
+from .processes import Server, start_server
+from .servers.serve import READY_PREFIX
+from .wire import CODECS, make_tag
+
+__all__ = ["SCENARIOS", "TARGETS", "Scenario", "message_text", "run_scenario"]
+
+TARGETS = ("signalr", "socketio", "aiohttp")
+FILLER = " the quick brown fox jumps over the lazy dog 0123456789"
+
+
+def message_text(sender: int, seq: int) -> str:
+    """A chat-sized text (about 70 characters) that carries the tag."""
+    return make_tag(sender, seq) + FILLER
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    kind: str  # fanout | rate | talkers | rest | capacity
+    receivers: int
+    duration: float = 8.0
+    window: int = 32
+    rate: float = 100.0
+    max_messages: int = 200_000
+    codec: str = "signalr-json"
+    """The hub protocol the SignalR clients speak."""
+    targets: tuple[str, ...] = TARGETS
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def scaled(self, factor: float) -> Scenario:
+        """A shorter, smaller copy (the smoke test)."""
+        return replace(self, duration=max(0.5, self.duration * factor),
+                       receivers=max(2, int(self.receivers * factor)))
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("fanout-100", "fanout", 100, description="one sender, 100 receivers, window 32"),
+    Scenario("fanout-1000", "fanout", 1000, description="one sender, 1,000 receivers, window 32"),
+    Scenario("fanout-100-msgpack", "fanout", 100, codec="signalr-msgpack", targets=("signalr",),
+             description="fan-out 100 with MessagePack clients"),
+    Scenario("latency", "rate", 100, duration=10.0, rate=100.0,
+             description="100 receivers, one sender at a fixed 100 messages/s"),
+    Scenario("talkers", "talkers", 100, duration=10.0,
+             description="100 clients, each sends 1 message/s to everyone"),
+    Scenario("rest", "rest", 100, window=32,
+             description="HTTP POST broadcasts (the output binding's call) to 100 receivers"),
+    Scenario("rest-latency", "rest-rate", 100, duration=10.0, rate=100.0,
+             description="HTTP POST broadcasts at a fixed 100/s to 100 receivers"),
+    Scenario("capacity", "capacity", 5000, description="5,000 idle connections"),
+)}
+DEFAULT_SET = ("fanout-100", "fanout-1000", "latency", "talkers", "rest", "capacity")
+
+
+@dataclass
+class Deployed:
+    server: Server
+    connector: Connector
+    poster: Poster | None
+
+
+@contextlib.asynccontextmanager
+async def deploy(target: str, scenario: Scenario) -> AsyncIterator[Deployed]:
+    """Start a fresh server for one run and say how clients and posters reach it."""
+    service_only = scenario.kind in ("rest", "rest-rate", "capacity")
+    codec_name = {"socketio": "socketio", "aiohttp": "raw"}.get(target, scenario.codec)
+    codec = CODECS[codec_name]()
+    with tempfile.TemporaryDirectory(prefix="bench-") as data_dir:
+        server: Server
+        connector: Connector
+        poster: Poster | None = None
+        if target == "signalr" and not service_only:
+            server = await start_server("stack", [
+                "-m", "emulator", "--bind", "127.0.0.1", "--service-port", "0",
+                "--host-port", "0", "--data-dir", data_dir, "--log-level", "WARNING",
+            ], "emulator ready:")
+            host_url = server.urls[1]
+            connector = SignalRStackConnector(codec, host_url=host_url)
+        elif target == "signalr":
+            server = await start_server("service", ["-m", "benchmarks.servers.signalr_service"],
+                                        READY_PREFIX)
+            url = server.urls[0]
+            connector = SignalRServiceConnector(codec, service_url=url,
+                                                access_key=DEFAULT_ACCESS_KEY)
+            poster = Poster(f"{url}/api/hubs/{HUB}/:send?api-version=2022-06-01",
+                            access_key=DEFAULT_ACCESS_KEY)
+        else:
+            module = {"socketio": "socketio_chat", "aiohttp": "ws_broadcast"}[target]
+            server = await start_server(target, ["-m", f"benchmarks.servers.{module}"],
+                                        READY_PREFIX)
+            url = server.urls[0]
+            if target == "socketio":
+                connector = SocketIOConnector(codec, url)
+            else:
+                connector = RawConnector(codec, url)
+            poster = Poster(f"{url}/broadcast")
+        try:
+            yield Deployed(server, connector, poster)
+        finally:
+            await server.stop()
+
+
+def _summary(scenario: Scenario, target: str, tracker: Tracker, m: Any,
+             rss: int) -> dict[str, Any]:
+    span = max(tracker.last_delivery - tracker.first_send, 1e-9)
+    delivered = tracker.delivered
+    return {
+        "scenario": scenario.name, "target": target, "receivers": scenario.receivers,
+        "sent": tracker.sent, "expected": tracker.sent * tracker.expected_per_message,
+        "delivered": delivered, "lost": tracker.lost, "duplicates": tracker.duplicates,
+        "unexpected": tracker.unexpected,
+        "deliveries_per_s": delivered / span if delivered else 0.0,
+        "messages_per_s": tracker.sent / span if delivered else 0.0,
+        **tracker.percentiles_ms(),
+        "server_cpu_s": m.server_cpu, "generator_cpu_s": m.generator_cpu, "wall_s": m.wall,
+        "cpu_us_per_delivery": m.server_cpu / delivered * 1e6 if delivered else 0.0,
+        "server_rss_mb": rss / 2**20,
+    }
+
+
+async def _run_traffic(scenario: Scenario, target: str, deployed: Deployed,
+                       session: aiohttp.ClientSession, profile: str | None) -> dict[str, Any]:
+    kind, n = scenario.kind, scenario.receivers
+    codec = deployed.connector.codec
+    talkers = kind == "talkers"
+    indexes = list(range(n)) if talkers else list(range(n + 1))
+    counted = indexes if talkers else indexes[1:]
+    tracker = Tracker(counted)
+    clients = await connect_all(deployed.connector, session, indexes, on_tag=tracker.on_tag)
+    try:
+        await settle(clients)  # the app's newConnection broadcasts, pings...
+        sender = clients[0]
+
+        async def send_ws(seq: int) -> None:
+            await sender.send(codec.message(message_text(0, seq)))
+
+        async def send_http(seq: int) -> None:
+            assert deployed.poster is not None
+            await deployed.poster.post(session, message_text(0, seq))
+
+        async with measure(deployed.server.pid, profile) as m:
+            if kind == "fanout":
+                await send_windowed(tracker, send_ws, duration=scenario.duration,
+                                    max_messages=scenario.max_messages, window=scenario.window)
+            elif kind == "rest":
+                await send_windowed(tracker, send_http, duration=scenario.duration,
+                                    max_messages=scenario.max_messages, window=scenario.window,
+                                    senders=8)
+            elif kind in ("rate", "rest-rate"):
+                send: Callable[[int], Any] = send_ws if kind == "rate" else send_http
+                await send_at_rate(tracker, send, rate=scenario.rate,
+                                   duration=scenario.duration)
+            elif talkers:
+                await send_talkers(tracker, clients,
+                                   lambda i, seq: codec.message(message_text(i, seq)),
+                                   interval=1.0, duration=scenario.duration)
+            await drain(tracker, timeout=10.0)
+        return _summary(scenario, target, tracker, m, deployed.server.stats().rss_bytes)
+    finally:
+        await close_all(clients)
+
+
+async def _run_capacity(scenario: Scenario, target: str, deployed: Deployed,
+                        session: aiohttp.ClientSession) -> dict[str, Any]:
+    """RSS before and after ``receivers`` idle connections; a probe broadcast must reach all."""
+    n = scenario.receivers
+    tracker = Tracker(range(1, n + 1))
+    warm = await connect_all(deployed.connector, session, [0], on_tag=tracker.on_tag)
+    clients: list[Any] = []
+    stop = asyncio.Event()
+
+    async def keep_alive() -> None:
+        # Idle clients still say something now and then (the service drops a silent one).
+        frame = deployed.connector.codec.keepalive()
+        while frame is not None and not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10.0)
+            for client in list(clients):
+                with contextlib.suppress(Exception):
+                    await client.send(frame)
+
+    pinger = asyncio.ensure_future(keep_alive())
+    try:
+        await settle(warm)
+        before = deployed.server.stats()
+        async with measure(deployed.server.pid) as m:
+            clients = await connect_all(deployed.connector, session, range(1, n + 1),
+                                        concurrency=64, on_tag=tracker.on_tag)
+            await settle(clients, quiet=1.0)
+        after = deployed.server.stats()
+        assert deployed.poster is not None
+        tracker.expect(0, 0)
+        await deployed.poster.post(session, message_text(0, 0))
+        await drain(tracker, timeout=30.0)
+        result = _summary(scenario, target, tracker, m, after.rss_bytes)
+        result.update(
+            connections=len(clients), rss_before_mb=before.rss_bytes / 2**20,
+            rss_per_connection_kb=(after.rss_bytes - before.rss_bytes) / len(clients) / 1024,
+            connect_cpu_ms_per_connection=m.server_cpu / len(clients) * 1000,
+            connects_per_s=len(clients) / m.wall,
+        )
+        return result
+    finally:
+        stop.set()
+        pinger.cancel()
+        await close_all([*warm, *clients])
+
+
+async def run_scenario(scenario: Scenario, target: str,
+                       profile: str | None = None) -> dict[str, Any]:
+    """One scenario against one target; ``profile``: py-spy output file for the server."""
+    connector_limit = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector_limit) as session, deploy(
+        target, scenario
+    ) as deployed:
+        if scenario.kind == "capacity":
+            return await _run_capacity(scenario, target, deployed, session)
+        return await _run_traffic(scenario, target, deployed, session, profile)

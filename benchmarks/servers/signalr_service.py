@@ -1,0 +1,22 @@
+"""The local SignalR Service alone (no Functions host, no upstream), for the REST and capacity
+scenarios: what is measured is the service process and nothing else.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from emulator.signalr import DEFAULT_ACCESS_KEY, ServiceConfig
+from emulator.signalr import make_app as make_service_app
+
+__all__ = ["make_app"]
+
+
+def make_app() -> web.Application:
+    return make_service_app(ServiceConfig(access_keys=(DEFAULT_ACCESS_KEY,), upstream=()))
+
+
+if __name__ == "__main__":
+    from .serve import parse_port, serve
+
+    serve(make_app(), parse_port("The local SignalR Service alone."))

@@ -1,0 +1,136 @@
+"""infra/deploy.sh: valid bash, shellcheck-clean, and (in --dry-run) the same deployment as Bicep.
+
+The dry run prints every az command instead of running it, so the steps that matter (Serverless
+mode, the upstream's Key Vault reference and ManagedIdentity auth, the role ids) are checked
+offline without the Azure CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from infra_contract import EXPECTED_ROLES, SYSTEM_KEY_SECRET
+from infra_model import INFRA_DIR
+
+SCRIPT = INFRA_DIR / "deploy.sh"
+TIMEOUT = 60
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+        check=False,
+    )
+
+
+def patch_body(stdout: str) -> dict:
+    start = stdout.index("--body ") + len("--body ")
+    return json.loads(stdout[start : stdout.index(" -o none", start)])
+
+
+def test_deploy_script_is_valid_bash() -> None:
+    result = subprocess.run(
+        ["bash", "-n", str(SCRIPT)], capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_deploy_script_is_shellcheck_clean() -> None:
+    if shutil.which("shellcheck") is None:
+        if os.environ.get("CI"):
+            pytest.fail("shellcheck is required in CI (apt-get install shellcheck)")
+        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+    result = subprocess.run(
+        ["shellcheck", str(SCRIPT)], capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_deploy_script_dry_run_sets_upstream_with_key_vault_reference() -> None:
+    result = run_script("up", "--dry-run", "--name", "ci")
+    assert result.returncode == 0, result.stderr
+    body = patch_body(result.stdout)["properties"]
+    assert body["features"] == [{"flag": "ServiceMode", "value": "Serverless"}]
+    (template,) = body["upstream"]["templates"]
+    assert template["hubPattern"] == "chat"
+    assert template["auth"]["type"] == "ManagedIdentity"
+    assert re.fullmatch(
+        r"https://func-[0-9a-f]{13}\.azurewebsites\.net/runtime/webhooks/signalr"
+        r"\?code=\{@Microsoft\.KeyVault\(SecretUri=https://kv-[0-9a-f]{13}\.vault\.azure\.net/"
+        rf"secrets/{re.escape(SYSTEM_KEY_SECRET)}/\)\}}",
+        template["urlTemplate"],
+    )
+    assert re.search(
+        r"^CHAT_URL=https://func-[0-9a-f]{13}\.azurewebsites\.net/api/index$",
+        result.stdout,
+        re.MULTILINE,
+    )
+
+
+def test_deploy_script_dry_run_orders_upstream_after_publish() -> None:
+    stdout = run_script("up", "--dry-run").stdout
+    assert stdout.index("config-zip") < stdout.index("--method patch")
+    assert "--service-mode Serverless" in stdout
+
+
+def test_deploy_script_dry_run_grants_the_bicep_roles() -> None:
+    stdout = run_script("up", "--dry-run").stdout
+    granted = set(re.findall(r"--assignee-object-id (\S+) .*?--role ([0-9a-f-]{36})", stdout))
+    expected = {
+        ("<app-principal-id>", EXPECTED_ROLES["signalRServiceOwner"][0]),
+        ("<app-principal-id>", EXPECTED_ROLES["keyVaultSecretsOfficer"][0]),
+        ("<app-principal-id>", EXPECTED_ROLES["monitoringMetricsPublisher"][0]),
+        ("<signalr-principal-id>", EXPECTED_ROLES["keyVaultSecretsUser"][0]),
+    }
+    assert granted == expected
+    assert "--assignee-principal-type ServicePrincipal" in stdout
+
+
+def test_deploy_script_dry_run_keeps_secrets_off_the_terminal() -> None:
+    result = run_script("up", "--dry-run")
+    commands = [
+        line for line in (result.stdout + result.stderr).splitlines() if line.startswith("+ az")
+    ]
+    settings = [c for c in commands if "appsettings set" in c]
+    keys = [c for c in commands if "keys list" in c]
+    assert settings and keys
+    # appsettings set echoes every setting (the storage account key included) unless silenced;
+    # keys list may only ask for the type of the key, never its value.
+    assert all(" -o none" in c for c in settings)
+    assert all("--query type(systemKeys.signalr_extension) -o tsv" in c for c in keys)
+    assert not re.search(r"AccountKey=|SharedAccessSignature", result.stdout + result.stderr)
+
+
+def test_deploy_script_dry_run_tears_down_and_purges() -> None:
+    result = run_script("down", "--dry-run", "--purge", "--name", "ci")
+    assert result.returncode == 0, result.stderr
+    assert "+ az group delete --name rg-ci --yes" in result.stdout
+    assert re.search(r"^\+ az keyvault purge --name kv-[0-9a-f]{13}$", result.stdout, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("up", "--sku", "Basic"), 1, "--sku must be Standard_S1 or Free_F1"),
+        (("up", "--name", "Bad_Name"), 1, "--name must be lowercase"),
+        (("up", "--bogus"), 1, "unknown argument: --bogus"),
+        (("sideways",), 2, "infra/deploy.sh up"),
+        ((), 2, "infra/deploy.sh up"),
+    ],
+)
+def test_deploy_script_rejects_bad_arguments(
+    args: tuple[str, ...], code: int, message: str
+) -> None:
+    result = run_script(*args)
+    assert result.returncode == code
+    assert message in result.stderr

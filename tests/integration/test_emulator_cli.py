@@ -1,0 +1,55 @@
+"""``python -m emulator`` as users run it: options, errors, key checks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.conftest import require_tool
+from tests.support.node_client import NodeClient
+from tests.support.stack import ROOT, start_stack
+from tests.support.timeouts import TIMEOUT
+
+
+async def test_chat_works_with_function_keys_checked(tmp_path: Path) -> None:
+    """With --enable-auth the service's upstream carries the signalr_extension key, as on Azure."""
+    require_tool("node", "Node.js")
+    log_path = tmp_path / "stack.log"
+    running = await start_stack(
+        data_dir=tmp_path / "data", log_path=log_path, extra_args=("--enable-auth",)
+    )
+    try:
+        async with NodeClient(running.api_url, name="frank") as frank:
+            message_id = await frank.invoke("broadcast", "keys on")
+            [message] = await frank.wait_message("newMessage", lambda a: a[0]["id"] == message_id)
+            assert message["text"] == "keys on"
+        # Without the key the webhook is closed.
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{running.host_url}/runtime/webhooks/signalr",
+                data="{}",
+                headers={"Content-Type": "application/json"},
+            ) as response,
+        ):
+            assert response.status == 401
+    finally:
+        assert await running.stop() == 0
+
+
+def test_emulator_refuses_a_folder_without_an_app(tmp_path: Path) -> None:
+    """A wrong --app-dir is a one-line error and exit code 2, not a traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "--app-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "no host.json" in result.stderr
+    assert "Traceback" not in result.stderr
