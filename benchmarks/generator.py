@@ -34,6 +34,7 @@ __all__ = [
     "close_all",
     "connect_all",
     "drain",
+    "keep_alive",
     "measure",
     "send_at_rate",
     "send_talkers",
@@ -120,11 +121,14 @@ class Tracker:
 
 async def connect_all(connector: Connector, session: aiohttp.ClientSession,
                       indexes: Sequence[int], *, concurrency: int = 32,
-                      on_tag: Callable[[int, int, int, float], None] | None = None
-                      ) -> list[Client]:
-    """Connect a client per index, ``concurrency`` at a time; each starts reading at once."""
+                      on_tag: Callable[[int, int, int, float], None] | None = None,
+                      into: list[Client] | None = None) -> list[Client]:
+    """Connect a client per index, ``concurrency`` at a time; each starts reading at once.
+
+    ``into``: the list to add clients to as they connect (a keep-alive loop may watch it).
+    """
     gate = asyncio.Semaphore(concurrency)
-    clients: list[Client] = []
+    clients: list[Client] = [] if into is None else into
 
     async def one(index: int) -> None:
         async with gate:
@@ -140,6 +144,33 @@ async def connect_all(connector: Connector, session: aiohttp.ClientSession,
         raise
     clients.sort(key=lambda c: c.index)
     return clients
+
+
+@contextlib.asynccontextmanager
+async def keep_alive(clients: Sequence[Client], frame: bytes | None,
+                     every: float = 10.0) -> AsyncIterator[None]:
+    """Send ``frame`` to every client now and then, as real clients ping an idle server
+    (the SignalR service drops a client silent for 30 s)."""
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        while frame is not None and not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            for client in list(clients):
+                if stop.is_set():
+                    return
+                with contextlib.suppress(Exception):
+                    await client.send(frame)
+
+    task = asyncio.ensure_future(loop())
+    try:
+        yield
+    finally:
+        stop.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def close_all(clients: Iterable[Client]) -> None:

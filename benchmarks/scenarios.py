@@ -7,11 +7,13 @@ A scenario returns one flat dict: the numbers the report prints and RESULTS.md q
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import json
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,6 +22,7 @@ from emulator.signalr import DEFAULT_ACCESS_KEY
 
 from .clients import (
     HUB,
+    Client,
     Connector,
     Poster,
     RawConnector,
@@ -32,6 +35,7 @@ from .generator import (
     close_all,
     connect_all,
     drain,
+    keep_alive,
     measure,
     send_at_rate,
     send_talkers,
@@ -58,7 +62,7 @@ class Scenario:
     name: str
     kind: str  # fanout | rate | talkers | rest | capacity
     receivers: int
-    duration: float = 8.0
+    duration: float = 6.0
     window: int = 32
     rate: float = 100.0
     max_messages: int = 200_000
@@ -79,17 +83,21 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("fanout-1000", "fanout", 1000, description="one sender, 1,000 receivers, window 32"),
     Scenario("fanout-100-msgpack", "fanout", 100, codec="signalr-msgpack", targets=("signalr",),
              description="fan-out 100 with MessagePack clients"),
-    Scenario("latency", "rate", 100, duration=10.0, rate=100.0,
+    Scenario("latency", "rate", 100, rate=100.0,
              description="100 receivers, one sender at a fixed 100 messages/s"),
-    Scenario("talkers", "talkers", 100, duration=10.0,
+    Scenario("talkers", "talkers", 100,
              description="100 clients, each sends 1 message/s to everyone"),
     Scenario("rest", "rest", 100, window=32,
              description="HTTP POST broadcasts (the output binding's call) to 100 receivers"),
-    Scenario("rest-latency", "rest-rate", 100, duration=10.0, rate=100.0,
+    Scenario("rest-latency", "rest-rate", 100, rate=100.0,
              description="HTTP POST broadcasts at a fixed 100/s to 100 receivers"),
     Scenario("capacity", "capacity", 5000, description="5,000 idle connections"),
+    Scenario("connect", "connect", 100,
+             description="100 clients connect through the whole path, connection events on"),
 )}
-DEFAULT_SET = ("fanout-100", "fanout-1000", "latency", "talkers", "rest", "capacity")
+DEFAULT_SET = (
+    "fanout-100", "fanout-1000", "latency", "talkers", "rest", "capacity", "connect",
+)
 
 
 @dataclass
@@ -97,6 +105,25 @@ class Deployed:
     server: Server
     connector: Connector
     poster: Poster | None
+
+
+def _messages_only_upstream(folder: Path) -> list[str]:
+    """Flags for a stack whose service forwards only ``messages`` events upstream.
+
+    The traffic scenarios measure messages. The app's ``connected`` handler updates presence in
+    a Durable entity and reads it back, about 0.3 s per connection here, which would make the
+    set-up of 1,000 receivers take minutes; the ``connect`` scenario measures that path instead.
+    The rule names the host's port, so the port is chosen here (free a moment ago, loopback).
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = folder / "service-settings.json"
+    settings.write_text(json.dumps({"UpstreamSettings": {"Templates": [{
+        "UrlTemplate": f"http://127.0.0.1:{port}/runtime/webhooks/signalr",
+        "HubPattern": "*", "CategoryPattern": "messages", "EventPattern": "*"}]}}),
+        encoding="utf-8")
+    return ["--host-port", str(port), "--service-settings", str(settings)]
 
 
 @contextlib.asynccontextmanager
@@ -110,12 +137,16 @@ async def deploy(target: str, scenario: Scenario) -> AsyncIterator[Deployed]:
         connector: Connector
         poster: Poster | None = None
         if target == "signalr" and not service_only:
-            server = await start_server("stack", [
-                "-m", "emulator", "--bind", "127.0.0.1", "--service-port", "0",
-                "--host-port", "0", "--data-dir", data_dir, "--log-level", "WARNING",
-            ], "emulator ready:")
-            host_url = server.urls[1]
-            connector = SignalRStackConnector(codec, host_url=host_url)
+            argv = ["-m", "emulator", "--bind", "127.0.0.1", "--service-port", "0",
+                    "--data-dir", data_dir, "--log-level", "WARNING"]
+            if scenario.kind == "connect":
+                argv += ["--host-port", "0"]
+            else:
+                argv += _messages_only_upstream(Path(data_dir))
+            server = await start_server("stack", argv, "emulator ready:")
+            connector = SignalRStackConnector(codec, host_url=server.urls[1])
+            poster = Poster(f"{server.urls[0]}/api/hubs/{HUB}/:send?api-version=2022-06-01",
+                            access_key=DEFAULT_ACCESS_KEY)
         elif target == "signalr":
             server = await start_server("service", ["-m", "benchmarks.servers.signalr_service"],
                                         READY_PREFIX)
@@ -166,36 +197,40 @@ async def _run_traffic(scenario: Scenario, target: str, deployed: Deployed,
     indexes = list(range(n)) if talkers else list(range(n + 1))
     counted = indexes if talkers else indexes[1:]
     tracker = Tracker(counted)
-    clients = await connect_all(deployed.connector, session, indexes, on_tag=tracker.on_tag)
+    clients: list[Client] = []
     try:
-        await settle(clients)  # the app's newConnection broadcasts, pings...
-        sender = clients[0]
+        async with keep_alive(clients, codec.keepalive()):
+            await connect_all(deployed.connector, session, indexes, on_tag=tracker.on_tag,
+                              into=clients)
+            await settle(clients)  # the app's connection events, pings...
+            sender = clients[0]
 
-        async def send_ws(seq: int) -> None:
-            await sender.send(codec.message(message_text(0, seq)))
+            async def send_ws(seq: int) -> None:
+                await sender.send(codec.message(message_text(0, seq)))
 
-        async def send_http(seq: int) -> None:
-            assert deployed.poster is not None
-            await deployed.poster.post(session, message_text(0, seq))
+            async def send_http(seq: int) -> None:
+                assert deployed.poster is not None
+                await deployed.poster.post(session, message_text(0, seq))
 
-        async with measure(deployed.server.pid, profile) as m:
-            if kind == "fanout":
-                await send_windowed(tracker, send_ws, duration=scenario.duration,
-                                    max_messages=scenario.max_messages, window=scenario.window)
-            elif kind == "rest":
-                await send_windowed(tracker, send_http, duration=scenario.duration,
-                                    max_messages=scenario.max_messages, window=scenario.window,
-                                    senders=8)
-            elif kind in ("rate", "rest-rate"):
-                send: Callable[[int], Any] = send_ws if kind == "rate" else send_http
-                await send_at_rate(tracker, send, rate=scenario.rate,
-                                   duration=scenario.duration)
-            elif talkers:
-                await send_talkers(tracker, clients,
-                                   lambda i, seq: codec.message(message_text(i, seq)),
-                                   interval=1.0, duration=scenario.duration)
-            await drain(tracker, timeout=10.0)
-        return _summary(scenario, target, tracker, m, deployed.server.stats().rss_bytes)
+            async with measure(deployed.server.pid, profile) as m:
+                if kind == "fanout":
+                    await send_windowed(tracker, send_ws, duration=scenario.duration,
+                                        max_messages=scenario.max_messages,
+                                        window=scenario.window)
+                elif kind == "rest":
+                    await send_windowed(tracker, send_http, duration=scenario.duration,
+                                        max_messages=scenario.max_messages,
+                                        window=scenario.window, senders=8)
+                elif kind in ("rate", "rest-rate"):
+                    send: Callable[[int], Any] = send_ws if kind == "rate" else send_http
+                    await send_at_rate(tracker, send, rate=scenario.rate,
+                                       duration=scenario.duration)
+                elif talkers:
+                    await send_talkers(tracker, clients,
+                                       lambda i, seq: codec.message(message_text(i, seq)),
+                                       interval=1.0, duration=scenario.duration)
+                await drain(tracker, timeout=5.0)
+            return _summary(scenario, target, tracker, m, deployed.server.stats().rss_bytes)
     finally:
         await close_all(clients)
 
@@ -205,45 +240,32 @@ async def _run_capacity(scenario: Scenario, target: str, deployed: Deployed,
     """RSS before and after ``receivers`` idle connections; a probe broadcast must reach all."""
     n = scenario.receivers
     tracker = Tracker(range(1, n + 1))
-    warm = await connect_all(deployed.connector, session, [0], on_tag=tracker.on_tag)
-    clients: list[Any] = []
-    stop = asyncio.Event()
-
-    async def keep_alive() -> None:
-        # Idle clients still say something now and then (the service drops a silent one).
-        frame = deployed.connector.codec.keepalive()
-        while frame is not None and not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 10.0)
-            for client in list(clients):
-                with contextlib.suppress(Exception):
-                    await client.send(frame)
-
-    pinger = asyncio.ensure_future(keep_alive())
+    clients: list[Client] = []
     try:
-        await settle(warm)
-        before = deployed.server.stats()
-        async with measure(deployed.server.pid) as m:
-            clients = await connect_all(deployed.connector, session, range(1, n + 1),
-                                        concurrency=64, on_tag=tracker.on_tag)
-            await settle(clients, quiet=1.0)
-        after = deployed.server.stats()
-        assert deployed.poster is not None
-        tracker.expect(0, 0)
-        await deployed.poster.post(session, message_text(0, 0))
-        await drain(tracker, timeout=30.0)
-        result = _summary(scenario, target, tracker, m, after.rss_bytes)
-        result.update(
-            connections=len(clients), rss_before_mb=before.rss_bytes / 2**20,
-            rss_per_connection_kb=(after.rss_bytes - before.rss_bytes) / len(clients) / 1024,
-            connect_cpu_ms_per_connection=m.server_cpu / len(clients) * 1000,
-            connects_per_s=len(clients) / m.wall,
-        )
-        return result
+        async with keep_alive(clients, deployed.connector.codec.keepalive()):
+            await connect_all(deployed.connector, session, [0], on_tag=tracker.on_tag,
+                              into=clients)
+            await settle(clients)
+            before = deployed.server.stats()
+            async with measure(deployed.server.pid) as m:
+                await connect_all(deployed.connector, session, range(1, n + 1),
+                                  concurrency=64, on_tag=tracker.on_tag, into=clients)
+                await settle(clients, quiet=1.0)
+            after = deployed.server.stats()
+            assert deployed.poster is not None
+            tracker.expect(0, 0)
+            await deployed.poster.post(session, message_text(0, 0))
+            await drain(tracker, timeout=30.0)
+            result = _summary(scenario, target, tracker, m, after.rss_bytes)
+            result.update(
+                connections=n, rss_before_mb=before.rss_bytes / 2**20,
+                rss_per_connection_kb=(after.rss_bytes - before.rss_bytes) / n / 1024,
+                connect_cpu_ms_per_connection=m.server_cpu / n * 1000,
+                connects_per_s=n / m.wall,
+            )
+            return result
     finally:
-        stop.set()
-        pinger.cancel()
-        await close_all([*warm, *clients])
+        await close_all(clients)
 
 
 async def run_scenario(scenario: Scenario, target: str,
@@ -253,6 +275,6 @@ async def run_scenario(scenario: Scenario, target: str,
     async with aiohttp.ClientSession(connector=connector_limit) as session, deploy(
         target, scenario
     ) as deployed:
-        if scenario.kind == "capacity":
+        if scenario.kind in ("capacity", "connect"):
             return await _run_capacity(scenario, target, deployed, session)
         return await _run_traffic(scenario, target, deployed, session, profile)

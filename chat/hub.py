@@ -207,8 +207,14 @@ def user_group_change(call: Invocation, settings: Settings, *, joining: bool) ->
 def connected_outputs(
     call: Invocation, settings: Settings, state: Any, history: Any
 ) -> list[Item]:
-    """For a new connection: its history and the online list; for everyone: the arrival."""
-    items = [
+    """For a new connection: its history and the online list; for everyone: the arrival.
+
+    The user's group memberships recorded in ``Presence`` are applied again first: the entity
+    is the durable record, while a restarted (offline) service has forgotten them.
+    """
+    items = [add_user(call.user_id, group) for group in presence.user_groups(state, call.user_id)
+             if call.user_id is not None]
+    items += [
         to_connection(call.connection_id, "history",
                       history_messages(history, settings.history_size)),
         to_connection(call.connection_id, "onlineUsers", presence.online_users(state)),

@@ -44,6 +44,7 @@ __all__ = [
     "online_users",
     "user_group_join_applied",
     "user_group_leave_applied",
+    "user_groups",
     "user_of",
 ]
 
@@ -203,6 +204,14 @@ def is_member(state: Any, group: str, connection_id: str, user: str | None) -> b
     if entry is None:
         return False
     return connection_id in entry["connections"] or (user is not None and user in entry["users"])
+
+
+def user_groups(state: Any, user: str | None) -> list[str]:
+    """Groups ``user`` was joined to as a user (``joinUserToGroup``), sorted."""
+    if user is None:
+        return []
+    groups = _normal(state)["groups"]
+    return sorted(name for name, entry in groups.items() if user in entry["users"])
 
 
 def online_users(state: Any) -> dict[str, Any]:

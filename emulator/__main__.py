@@ -145,7 +145,7 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
         keys = host_app[RUNTIME].keys
         if keys is not None:  # --enable-auth: the upstream must carry the system key, as on Azure
             webhook = f"{webhook}?code={keys.system_keys['signalr_extension']}"
-        host_runner = web.AppRunner(host_app, handle_signals=False)
+        host_runner = web.AppRunner(host_app, handle_signals=False, access_log=None)
         await host_runner.setup()
         runners.append(host_runner)
         for sock in host_sockets:
@@ -163,7 +163,7 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
                     upstream=upstream,
                 )
             )
-            service_runner = web.AppRunner(service_app, handle_signals=False)
+            service_runner = web.AppRunner(service_app, handle_signals=False, access_log=None)
             await service_runner.setup()
             runners.append(service_runner)
             for sock in service_sockets:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -97,7 +98,11 @@ class DurableRuntime:
         hub = ((load_host_json(runtime.config.app_dir).get("extensions") or {})
                .get("durableTask") or {}).get("hubName") or "TestHubName"
         self.task_hub = str(hub)
-        self.store = EntityStore(runtime.config.resolved_data_dir / "entities.sqlite3")
+        self.store = EntityStore.open(runtime.config.resolved_data_dir / "entities.sqlite3")
+        if self.store.problem and self.entities:
+            host_logger.error("entity state cannot be saved in %s (%s); it is kept in memory "
+                              "and will be lost when the host stops. Check that the data folder "
+                              "is writable (--data-dir).", self.store.path, self.store.problem)
         self.instances: dict[tuple[str, str], _Instance] = {}
         self.idle = asyncio.Event()
         self.idle.set()
@@ -121,12 +126,22 @@ class DurableRuntime:
                 self._drain(info, name.lower(), key, instance))
 
     async def _drain(self, info: FunctionInfo, name: str, key: str, instance: _Instance) -> None:
-        while instance.pending:
-            batch, instance.pending = instance.pending[:MAX_BATCH], instance.pending[MAX_BATCH:]
-            await self._run_batch(info, name, key, batch)
-        self.instances.pop((name, key), None)
-        if not any(i.pending for i in self.instances.values()):
-            self.idle.set()
+        try:
+            while instance.pending:
+                batch = instance.pending[:MAX_BATCH]
+                instance.pending = instance.pending[MAX_BATCH:]
+                try:
+                    await self._run_batch(info, name, key, batch)
+                except sqlite3.Error as exc:
+                    # Disk full, read-only or locked: say so plainly, keep serving the others.
+                    host_logger.error("entity @%s@%s: cannot read or save its state in %s (%s: "
+                                      "%s); %d operation(s) lost, the last saved state is kept",
+                                      name, key, self.store.path, type(exc).__name__, exc,
+                                      len(batch))
+        finally:
+            self.instances.pop((name, key), None)
+            if not any(i.pending for i in self.instances.values()):
+                self.idle.set()
 
     async def _run_batch(self, info: FunctionInfo, name: str, key: str,
                          batch: list[Operation]) -> None:
@@ -208,7 +223,13 @@ async def _read(request: web.Request) -> web.Response:
     name, key = request.match_info["name"], request.match_info["key"]
     durable.entity(name)
     key = "" if key == "$" else key
-    record = durable.store.load(name, key)
+    try:
+        record = durable.store.load(name, key)
+    except sqlite3.Error as exc:
+        host_logger.error("entity @%s@%s: cannot read its state from %s (%s: %s)", name, key,
+                          durable.store.path, type(exc).__name__, exc)
+        raise EntityError(f"the state of entity @{name}@{key} cannot be read", status_hint=503) \
+            from None
     if not record.exists:
         return web.Response(status=404)
     return web.Response(status=200, text=record.state or "null", content_type="application/json")

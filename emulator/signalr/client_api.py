@@ -66,7 +66,10 @@ async def connect(request: web.Request) -> web.StreamResponse:
         if request.method != "GET":
             raise BadRequest("a WebSocket upgrade must be a GET")
         existing = service.active_tokens.get(token) if token is not None else None
-        if existing is not None and existing.detached and existing.hub.lower() == hub.lower():
+        if (existing is not None and existing.buffer is not None
+                and existing.hub.lower() == hub.lower() and not existing.finished.is_set()
+                and (existing.detached or not existing.transport_alive())):
+            # Stateful reconnect: the same id on a new socket, once the old one is gone (§7.3).
             return await handle_websocket(request, service, existing, reattach=True)
         pending = service.claim(token, hub) if token is not None else None
         connection = service.open_connection(

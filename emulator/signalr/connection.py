@@ -63,6 +63,10 @@ class ClientConnection:
         self.grace_task: asyncio.Task[None] | None = None
         self.handshake_timeout = 15.0
         """Seconds the client has for its handshake (config, or the ``asrs.s.cht`` claim)."""
+        self.attach_generation = 0
+        """Counts WebSocket (re)attaches; a superseded socket's handler leaves quietly."""
+        self.writer_task: asyncio.Task[None] | None = None
+        self.transport_alive: Callable[[], bool] = lambda: True
         self.clean_close = False
         """The client ended the transport with a close frame (no reattach follows)."""
 

@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-__all__ = ["HubState", "Member"]
+__all__ = ["MAX_USER_GROUPS_WITHOUT_TTL", "HubState", "Member"]
+
+MAX_USER_GROUPS_WITHOUT_TTL = 100
 
 
 class Member(Protocol):
@@ -149,7 +151,14 @@ class HubState(Generic[C]):
             self._join(state, cid, group)
         if ttl == 0:
             return
-        state.user_groups.setdefault(user, {})[group] = None if ttl is None else now + ttl
+        memberships = state.user_groups.setdefault(user, {})
+        memberships.pop(group, None)  # re-adding makes it the latest
+        memberships[group] = None if ttl is None else now + ttl
+        if ttl is None:
+            # "Of the groups a user joined without TTL only the latest 100 are kept" (§4, SW-22).
+            lasting = [g for g, expiry in memberships.items() if expiry is None]
+            for stale in lasting[:-MAX_USER_GROUPS_WITHOUT_TTL]:
+                del memberships[stale]
 
     def remove_user_from_group(self, hub: str, user: str, group: str) -> bool:
         """Drop the membership and take the user's connections out; False if not a member."""

@@ -48,6 +48,20 @@ class Outbox:
             await asyncio.wait_for(self._ready.wait(), timeout)
         return self._items.popleft()
 
+    async def get_batch(self, timeout: float | None = None,
+                        max_bytes: int = 64 * 1024) -> bytes | None:
+        """Like :meth:`get`, joined with whatever else is queued (whole records, so one
+        transport message may carry several), up to about ``max_bytes``."""
+        first = await self.get(timeout)
+        if first is None:
+            return None
+        parts, size = [first], len(first)
+        while self._items and size < max_bytes:
+            item = self._items.popleft()
+            parts.append(item)
+            size += len(item)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
     def drain(self) -> list[bytes]:
         """Everything queued now (long polling sends it as one body)."""
         items = list(self._items)

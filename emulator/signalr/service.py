@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +18,7 @@ from typing import Any
 from .config import ServiceConfig
 from .connection import ClientConnection
 from .hub import HubState
-from .log import log, preview, transport_log, upstream_log
+from .log import log, preview, transport_log, upstream_log, warn_once
 from .protocol.codec import HubProtocol
 from .protocol.connection import ConnectionFailed, HandshakeCompleted, HubConnection
 from .protocol.errors import Conflict, NotFound, ProtocolError, UpstreamError
@@ -142,7 +143,7 @@ class SignalRService:
 
     async def receive(self, connection: ClientConnection, data: bytes) -> None:
         """Feed client bytes; handle each event in order (upstream calls are awaited)."""
-        if transport_log.isEnabledFor(10):
+        if transport_log.isEnabledFor(logging.DEBUG):
             transport_log.debug("< %s %s", connection.connection_id, preview(data))
         async with connection.lock:
             connection.core.receive_data(data)
@@ -305,7 +306,17 @@ class SignalRService:
                 continue
             data = encoded.get(protocol.name)
             if data is None:
-                data = encoded[protocol.name] = protocol.encode(message)
+                try:
+                    data = protocol.encode(message)
+                except (TypeError, ValueError, OverflowError) as exc:
+                    # e.g. bytes from a MessagePack REST body have no JSON form.
+                    warn_once(log, f"encode:{protocol.name}",
+                              "cannot encode a message for %s clients (%s); not sent to them",
+                              protocol.name, type(exc).__name__)
+                    data = b""
+                encoded[protocol.name] = data
+            if not data:
+                continue
             if connection.push_tracked(data):
                 count += 1
         return count
@@ -334,6 +345,10 @@ class SignalRService:
         if connection.grace_task is not None:
             connection.grace_task.cancel()
             connection.grace_task = None
+        connection.attach_generation += 1
+        if connection.writer_task is not None:
+            connection.writer_task.cancel()  # the old socket's writer must not take messages
+            connection.writer_task = None
         connection.detached = False
         connection.outbox.drain()
         buffer, protocol = connection.buffer, connection.protocol

@@ -34,8 +34,21 @@ async def admin_stack(tmp_path: Path) -> AsyncIterator[RunningStack]:
     assert await running.stop() == 0
 
 
-def client(stack: RunningStack, name: str, **options: Any) -> NodeClient:
-    return NodeClient(stack.api_url, name=name, listen=LISTEN, **options)
+class ChatClient(NodeClient):
+    """An official client that is ready when its ``connected`` function has finished.
+
+    ``start()`` resolves when the handshake is done, while the app may still be recording the
+    connection; the ``history`` it sends arrives only after presence has recorded it.
+    """
+
+    async def start(self) -> ChatClient:
+        await super().start()
+        await self.wait_message("history")
+        return self
+
+
+def client(stack: RunningStack, name: str, **options: Any) -> ChatClient:
+    return ChatClient(stack.api_url, name=name, listen=LISTEN, **options)
 
 
 def texts(receiver: NodeClient) -> list[str]:
@@ -121,7 +134,7 @@ async def test_chat_join_group_only_for_ones_own_connection(stack: RunningStack)
     """Without admin rights, a user cannot move someone else's connection in or out."""
     async with client(stack, "alice") as alice, client(stack, "bob") as bob:
         for method in ("joinGroup", "leaveGroup"):
-            with pytest.raises(NodeClientError, match="only .* your own connection"):
+            with pytest.raises(NodeClientError, match=r"only .* your own connection"):
                 await alice.invoke(method, bob.connection_id, "team")
 
 
@@ -159,7 +172,7 @@ async def test_chat_join_user_to_group_for_others_needs_an_admin(
         client(admin_stack, "root") as root,
     ):
         for method in ("joinUserToGroup", "leaveUserFromGroup"):
-            with pytest.raises(NodeClientError, match="only .* yourself"):
+            with pytest.raises(NodeClientError, match=r"only .* yourself"):
                 await alice.invoke(method, "bob", "team")
         await root.invoke("joinUserToGroup", "bob", "team")
         message_id = await bob.invoke("sendToGroup", "team", "in")

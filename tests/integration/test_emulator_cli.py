@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
+from emulator.signalr import DEFAULT_ACCESS_KEY
 from tests.conftest import require_tool
 from tests.support.node_client import NodeClient
 from tests.support.stack import ROOT, start_stack
@@ -53,3 +54,26 @@ def test_emulator_refuses_a_folder_without_an_app(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "no host.json" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_stack_logs_carry_no_secrets(tmp_path: Path) -> None:
+    """Tokens, keys and signatures never reach the log at the default level."""
+    require_tool("node", "Node.js")
+    running = await start_stack(data_dir=tmp_path / "data", log_path=tmp_path / "stack.log")
+    try:
+        async with aiohttp.ClientSession() as http:
+            headers = {"x-ms-client-principal-name": "grace"}
+            async with http.post(f"{running.api_url}/negotiate", headers=headers) as response:
+                token = (await response.json(content_type=None))["accessToken"]
+        async with NodeClient(running.api_url, name="grace", transport="ServerSentEvents") as sse:
+            await sse.invoke("broadcast", "over server-sent events")
+        async with NodeClient(running.api_url, name="grace") as ws:
+            await ws.invoke("broadcast", "over websockets")
+    finally:
+        assert await running.stop() == 0
+    log = running.log_text()
+    assert "grace" in log  # the log is there, and mentions the user
+    assert token.split(".")[2] not in log
+    assert "access_token=" not in log
+    assert DEFAULT_ACCESS_KEY not in log
+    assert "sha256=" not in log

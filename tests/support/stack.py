@@ -26,6 +26,7 @@ class RunningStack:
     page_url: str
     log_path: Path
     lines: list[str] = field(default_factory=list)
+    pump: asyncio.Task[None] | None = None
 
     @property
     def api_url(self) -> str:
@@ -43,6 +44,8 @@ class RunningStack:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+        if self.pump is not None:
+            await self.pump  # every line the process wrote is in self.lines now
         return self.process.returncode or 0
 
 
@@ -110,5 +113,5 @@ async def start_stack(
     log_path.write_text("\n".join(seen) + "\n", encoding="utf-8")
     service, host, page = (group.decode() for group in match.groups())
     stack = RunningStack(process, service, host, page, log_path, lines=seen)
-    asyncio.get_running_loop().create_task(_pump(stack))
+    stack.pump = asyncio.get_running_loop().create_task(_pump(stack))
     return stack

@@ -26,14 +26,33 @@ class EntityRecord:
 
 
 class EntityStore:
-    """Committed entity state; names are lower-cased, keys kept as given (EXT EntityId)."""
+    """Committed entity state; names are lower-cased, keys kept as given (EXT EntityId).
+
+    Every method may raise ``sqlite3.Error`` (disk full, read-only file, locked database); the
+    caller reports it and keeps running. :meth:`open` never fails: when ``path`` cannot be used
+    it falls back to memory and says why in :attr:`problem`.
+    """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.problem: str | None = None
+        """Why the state is kept in memory only (None: it is saved in ``path``)."""
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
+
+    @classmethod
+    def open(cls, path: Path) -> EntityStore:
+        """The store in ``path``; in memory (with :attr:`problem` set) when it cannot be opened."""
+        try:
+            return cls(path)
+        except (OSError, sqlite3.Error) as exc:
+            store = cls(Path(":memory:"))
+            store.path = path
+            store.problem = f"{type(exc).__name__}: {exc}"
+            return store
 
     def load(self, name: str, key: str) -> EntityRecord:
         row = self._db.execute("SELECT exists_, state FROM entities WHERE name = ? AND key = ?",

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
+from .errors import AuthError
+
 __all__ = [
     "DEFAULT_LIFETIME",
     "NAME_IDENTIFIER",
@@ -36,7 +38,7 @@ RESERVED_CLAIMS = frozenset(
 )
 
 
-class InvalidToken(Exception):
+class InvalidToken(AuthError):
     """A token was missing, malformed, expired, for another audience or signed with another key."""
 
     status_hint = 401

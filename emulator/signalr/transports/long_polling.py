@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from aiohttp import web
 
@@ -67,7 +68,7 @@ async def handle_poll(request: web.Request, service: SignalRService,
     items = connection.outbox.drain()
     if items:
         body = b"".join(items)
-        if transport_log.isEnabledFor(10):
+        if transport_log.isEnabledFor(logging.DEBUG):
             transport_log.debug("> %s %s", connection.connection_id, preview(body))
         content_type = "application/octet-stream" if connection.binary else "text/plain"
         return web.Response(status=200, body=body, content_type=content_type, headers=_NO_CACHE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from aiohttp import web
 
@@ -63,7 +64,7 @@ async def handle_sse(request: web.Request, service: SignalRService,
                     continue
             if data is None:
                 break
-            if transport_log.isEnabledFor(10):
+            if transport_log.isEnabledFor(logging.DEBUG):
                 transport_log.debug("> %s %s", connection.connection_id, preview(data))
             await response.write(format_event(data))
     except (ConnectionError, RuntimeError):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from aiohttp import WSMsgType, web
 
 from ..connection import ClientConnection
 from ..log import preview, transport_log
 from ..protocol.connection import State
+from ..protocol.messages import Ack
 from ..service import SignalRService
 
 __all__ = ["handle_websocket", "run_websocket"]
@@ -40,6 +42,7 @@ async def handle_websocket(
             transport.abort()
 
     connection.abort_transport = abort
+    connection.transport_alive = lambda: transport is not None and not transport.is_closing()
     if reattach:
         service.reattach(connection)
     await run_websocket(ws, service, connection)
@@ -49,18 +52,24 @@ async def handle_websocket(
 async def run_websocket(
     ws: web.WebSocketResponse, service: SignalRService, connection: ClientConnection
 ) -> None:
+    generation = connection.attach_generation
     writer = asyncio.ensure_future(_write(ws, service, connection))
+    connection.writer_task = writer
     task = asyncio.current_task()
     if task is not None:
         service.connection_tasks.add(task)
-    detach = False
+    detach = superseded = False
     try:
         await _read(ws, service, connection)
-        connection.flush()
-        detach = (connection.buffer is not None and connection.core.state is State.OPEN
-                  and not connection.outbox.closed and not connection.clean_close
-                  and not service.shutting_down)
-        if not detach:
+        # A reattach may have happened while this reader was busy (say, in an upstream call):
+        # then the connection belongs to the new socket and this handler just leaves.
+        superseded = connection.attach_generation != generation
+        if not superseded:
+            connection.flush()
+            detach = (connection.buffer is not None and connection.core.state is State.OPEN
+                      and not connection.outbox.closed and not connection.clean_close
+                      and not service.shutting_down)
+        if not detach and not superseded:
             connection.outbox.close()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(writer), 5.0)
@@ -73,7 +82,9 @@ async def run_websocket(
                 await ws.close()
         if task is not None:
             service.connection_tasks.discard(task)
-        if detach:
+        if superseded or connection.attach_generation != generation:
+            pass
+        elif detach:
             service.detach(connection)
         else:
             await service.finish(connection)
@@ -120,25 +131,57 @@ async def _read(ws: web.WebSocketResponse, service: SignalRService,
 
 async def _write(ws: web.WebSocketResponse, service: SignalRService,
                  connection: ClientConnection) -> None:
+    loop = asyncio.get_running_loop()
     interval = service.config.keep_alive_interval
+    last_sent = last_ack = loop.time()
+    handshake_answered = False
     while True:
+        now = loop.time()
+        buffer = connection.buffer
+        if buffer is not None and now - last_ack >= ACK_INTERVAL:
+            # Stateful reconnect: ack what arrived, on a periodic timer as ASP.NET does.
+            last_ack = now
+            ack = buffer.ack_due()
+            protocol = connection.protocol
+            if ack is not None and protocol is not None and connection.is_open:
+                if not await _send(ws, connection, protocol.encode(Ack(sequence_id=ack))):
+                    break
+                last_sent = now
+        wait = interval - (now - last_sent)
+        if buffer is not None:
+            wait = min(wait, ACK_INTERVAL - (now - last_ack))
         try:
-            data = await connection.outbox.get(timeout=interval)
+            # The handshake answer goes alone; after it, queued messages may share a frame.
+            if handshake_answered:
+                data = await connection.outbox.get_batch(timeout=max(wait, 0.0))
+            else:
+                data = await connection.outbox.get(timeout=max(wait, 0.0))
+                handshake_answered = data is not None
         except TimeoutError:
-            data = connection.ping_bytes() if connection.is_open else None
+            if loop.time() - last_sent < interval or not connection.is_open:
+                continue
+            data = connection.ping_bytes()
             if data is None:
                 continue
         if data is None:
             break
-        if transport_log.isEnabledFor(10):
-            transport_log.debug("> %s %s", connection.connection_id, preview(data))
-        try:
-            if connection.binary:
-                await ws.send_bytes(data)
-            else:
-                await ws.send_str(data.decode("utf-8"))
-        except (ConnectionError, RuntimeError):
+        last_sent = loop.time()
+        if not await _send(ws, connection, data):
             break
     if not ws.closed:
         with contextlib.suppress(Exception):
             await ws.close()
+
+
+async def _send(ws: web.WebSocketResponse, connection: ClientConnection, data: bytes) -> bool:
+    """One frame: binary for MessagePack, text for JSON. False once the socket is gone."""
+    if transport_log.isEnabledFor(logging.DEBUG):
+        transport_log.debug("> %s %s", connection.connection_id, preview(data))
+    try:
+        if connection.binary:
+            await ws.send_bytes(data)
+        else:
+            await ws.send_str(data.decode("utf-8"))
+    except (ConnectionError, RuntimeError):
+        return False
+    return True

@@ -304,3 +304,12 @@ async def test_cors_preflight_echoes_origin_without_auth(make_service, http):
         assert r.status == 200
         assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:7071"
         assert r.headers["Access-Control-Allow-Credentials"] == "true"
+
+
+async def test_oversized_message_closes_with_error(make_service, http):
+    """A message over max_message_size gets the client a Close naming the limit."""
+    service = await make_service(max_message_size=100)
+    client = await connect_client(http, service)
+    await client.send({"type": 1, "target": "x", "arguments": ["a" * 200]})
+    close = await client.receive()
+    assert close == {"type": 7, "error": "message larger than 100 bytes"}

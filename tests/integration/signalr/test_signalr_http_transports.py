@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from aiohttp import web
 from signalr_support import RS
 
 from tests.support.timeouts import TIMEOUT
@@ -146,3 +147,64 @@ async def test_websocket_handshake_in_binary_frame_selects_messagepack(make_serv
     assert frame.data == b"{}\x1e"
     await ws.send_bytes(b"\x02\x91\x06")
     await ws.close()
+
+
+async def test_concurrent_post_gets_409(make_service, http, upstream):
+    """A second send while the first is still being handled is refused with 409."""
+    release = asyncio.Event()
+
+    async def slow(call):
+        if call.headers["X-ASRS-Event"] == "Slow":
+            await release.wait()
+        return web.Response(status=204)
+
+    upstream.respond = slow
+    service = await make_service(upstream.url)
+    token = service.client_token()
+    body = await _negotiate(http, service, token)
+    url = f"{service.base}/client/?hub=chat&id={body['connectionToken']}"
+    auth = {"Authorization": f"Bearer {token}"}
+    async with http.get(url, headers=auth):
+        pass
+    async with http.post(url, data=HANDSHAKE, headers=auth) as r:
+        assert r.status == 200
+    first = asyncio.ensure_future(http.post(
+        url, data='{"type":1,"target":"Slow","arguments":[]}' + RS, headers=auth))
+    await upstream.next_call("Slow")
+    async with http.post(url, data='{"type":6}' + RS, headers=auth) as r:
+        assert r.status == 409
+    release.set()
+    response = await asyncio.wait_for(first, TIMEOUT)
+    assert response.status == 200
+    response.release()
+
+
+async def test_long_polling_client_that_stops_polling_is_dropped(make_service, http, upstream):
+    """A long-polling client that neither polls nor sends for client_timeout is disconnected."""
+    service = await make_service(upstream.url, client_timeout=0.3)
+    token = service.client_token()
+    body = await _negotiate(http, service, token)
+    url = f"{service.base}/client/?hub=chat&id={body['connectionToken']}"
+    auth = {"Authorization": f"Bearer {token}"}
+    async with http.get(url, headers=auth):
+        pass
+    async with http.post(url, data=HANDSHAKE, headers=auth):
+        pass
+    call = await upstream.next_call("disconnected")
+    assert "timeout" in call.body.decode().lower()
+
+
+async def test_cors_headers_on_sse_and_error_responses(make_service, http):
+    """Actual responses (an SSE stream, a 401) carry the CORS headers for the page's origin."""
+    service = await make_service()
+    token = service.client_token()
+    origin = {"Origin": "http://localhost:7071"}
+    async with http.post(f"{service.base}/client/negotiate?hub=chat", headers=origin) as r:
+        assert r.status == 401
+        assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:7071"
+    body = await _negotiate(http, service, token)
+    url = (f"{service.base}/client/?hub=chat&id={body['connectionToken']}"
+           f"&access_token={token}")
+    async with http.get(url, headers={**origin, "Accept": "text/event-stream"}) as stream:
+        assert stream.headers["Access-Control-Allow-Credentials"] == "true"
+        assert stream.headers["Vary"] == "Origin"

@@ -1,8 +1,10 @@
-"""signalrcore (PyPI) connects and chats, through a Functions-style redirect and directly."""
+"""The Python clients from PyPI connect and chat: signalrcore and pysignalr, through a
+Functions-style redirect and straight to the service."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +15,7 @@ from signalr_support import Service, bound_socket, echo
 from tests.support.timeouts import TIMEOUT
 
 signalrcore = pytest.importorskip("signalrcore.hub_connection_builder")
+pysignalr = pytest.importorskip("pysignalr.client")
 
 
 class Events:
@@ -103,3 +106,58 @@ async def test_signalrcore_chats_with_v0_negotiate(make_service, upstream, http)
     token = service.client_token()
     await _chat(service, http, f"{service.base}/client/?hub=chat",
                 {"access_token_factory": lambda: token})
+
+
+async def _chat_pysignalr(service: Service, http, url: str, **options: Any) -> None:
+    events = Events()
+    client = pysignalr.SignalRClient(url, **options)
+
+    async def opened() -> None:
+        events.queue.put_nowait(("open", ()))
+
+    async def message(arguments: list[Any]) -> None:
+        events.queue.put_nowait(("newMessage", (arguments,)))
+
+    async def completion(message: Any) -> None:
+        events.queue.put_nowait(("completion", (message,)))
+
+    client.on_open(opened)
+    client.on("newMessage", message)
+    runner = asyncio.ensure_future(client.run())
+    try:
+        await events.next("open")
+        await client.send("Echo", [{"n": 8}], on_invocation=completion)
+        (result,) = await events.next("completion")
+        assert result.result == {"n": 8}
+        path = "/api/hubs/chat/:send"
+        async with http.post(service.base + path, json={"target": "newMessage",
+                                                        "arguments": ["hi"]},
+                             headers={"Authorization": f"Bearer {service.rest_token(path)}"}) as r:
+            assert r.status == 202
+        (arguments,) = await events.next("newMessage")
+        assert arguments == ["hi"]
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+
+
+async def test_pysignalr_chats_after_functions_redirect(make_service, upstream, http,
+                                                        functions_negotiate):
+    """pysignalr follows the redirect with a bearer-header WebSocket and chats over JSON."""
+    upstream.respond = echo
+    service = await make_service(upstream.url)
+    await _chat_pysignalr(service, http, functions_negotiate(service))
+    connected = await upstream.next_call("connected")
+    assert "id=" not in connected.headers.get("X-ASRS-Client-Query", "")
+
+
+async def test_pysignalr_chats_with_v0_negotiate(make_service, upstream, http):
+    """pysignalr negotiating v0 straight with the service connects with id=<connectionId>."""
+    upstream.respond = echo
+    service = await make_service(upstream.url)
+    token = service.client_token()
+    await _chat_pysignalr(service, http, f"{service.base}/client/?hub=chat",
+                          headers={"Authorization": f"Bearer {token}"})
+    connected = await upstream.next_call("connected")
+    assert "id=" in connected.headers["X-ASRS-Client-Query"]

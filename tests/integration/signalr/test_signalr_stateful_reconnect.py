@@ -8,6 +8,7 @@ import shutil
 
 import aiohttp
 import pytest
+from aiohttp import web
 from signalr_support import RS, echo
 
 from emulator.signalr.app import SERVICE_KEY
@@ -122,3 +123,46 @@ async def test_official_client_survives_drop_with_stateful_reconnect(make_servic
 async def _until_detached(connection) -> None:
     while not connection.detached:
         await asyncio.sleep(0)
+
+
+async def test_stateful_service_acks_client_messages(make_service, http):
+    """With stateful reconnect on, the service acknowledges what it processed (Ack)."""
+    service = await make_service(keep_alive_interval=60)
+    _, ws = await _stateful_raw(http, service)
+    await ws.send_str('{"type":1,"target":"fire","arguments":[]}' + RS)
+    await ws.send_str('{"type":1,"target":"fire","arguments":[]}' + RS)
+    received: list[dict] = []
+    while {"type": 8, "sequenceId": 2} not in received:  # bounded by TIMEOUT per frame
+        received += await _messages(ws)
+    assert all(m["sequenceId"] <= 2 for m in received if m.get("type") == 8)
+    await ws.close()
+
+
+async def test_stateful_reattach_while_upstream_call_in_flight(make_service, http, upstream):
+    """A socket dropped during an invoke's upstream call: the completion arrives on the new one."""
+    release = asyncio.Event()
+
+    async def slow(call):
+        if call.headers["X-ASRS-Event"] == "Slow":
+            await release.wait()
+            return web.Response(body=b'{"type":3,"invocationId":"1","result":"done"}' + b"\x1e")
+        return web.Response(status=200)
+
+    upstream.respond = slow
+    service = await make_service(upstream.url, keep_alive_interval=60)
+    url, ws = await _stateful_raw(http, service)
+    await ws.send_str('{"type":1,"target":"Slow","arguments":[],"invocationId":"1"}' + RS)
+    await upstream.next_call("Slow")
+    connection = next(iter(service.app[SERVICE_KEY].active_tokens.values()))
+    connection.abort_transport()
+    await asyncio.wait_for(ws.receive(), TIMEOUT)
+    ws2 = await http.ws_connect(url)
+    await ws2.send_str('{"type":9,"sequenceId":2}' + RS)
+    release.set()
+    received: list[dict] = []
+    while not any(m.get("type") == 3 for m in received):
+        received += await _messages(ws2)
+    assert received[0] == {"type": 9, "sequenceId": 1}
+    assert [m for m in received if m.get("type") == 3] == [
+        {"type": 3, "invocationId": "1", "result": "done"}]
+    await ws2.close()

@@ -235,3 +235,12 @@ def test_disconnected_outputs_user_left_only_on_the_last_connection() -> None:
     state = apply_operation(online(("c-ada", "ada"), ("c-2", "ada")), "disconnect",
                             {"connectionId": "c-ada"})
     assert disconnected_outputs(call("disconnected"), state) == []
+
+
+def test_connected_outputs_reapply_the_users_group_memberships() -> None:
+    state = apply_operation(online(("c-ada", "ada")), "joinUser", {"user": "ada", "group": "g"})
+    state = apply_operation(state, "joinUser", {"user": "bob", "group": "h"})
+    items = connected_outputs(call("connected"), SETTINGS, state, None)
+    assert items[0] == {"action": "add", "groupName": "g", "userId": "ada"}
+    assert [item.get("target") for item in items[1:]] == ["history", "onlineUsers", "userJoined",
+                                                         "newConnection"]

@@ -147,3 +147,24 @@ def test_connection_never_raises_on_peer_bytes(data):
     core.receive_data(HANDSHAKE_JSON + data)
     core.events_received()
     core.data_to_send()
+
+
+@given(st.sampled_from(["json", "messagepack"]),
+       st.lists(st.integers(min_value=1, max_value=40), max_size=20))
+def test_connection_parses_any_chunking_of_a_valid_stream(protocol_name, cuts):
+    from emulator.signalr.protocol.handshake import PROTOCOLS
+
+    protocol = PROTOCOLS[protocol_name]
+    messages = [Ping(), Invocation(target="a", arguments=[1, "two"], invocation_id="1"),
+                Completion(invocation_id="9", result={"x": [1]}, has_result=True),
+                Invocation(target="b", arguments=[])]
+    data = (b'{"protocol":"%s","version":1}\x1e' % protocol_name.encode()
+            + b"".join(protocol.encode(m) for m in messages))
+    core = HubConnection()
+    position = 0
+    for cut in cuts:
+        core.receive_data(data[position : position + cut])
+        position += cut
+    core.receive_data(data[position:])
+    events = core.events_received()
+    assert events == [HandshakeCompleted(protocol=protocol_name, version=1), *messages]

@@ -83,3 +83,14 @@ def test_hub_state_remove_user_from_groups():
     state.remove_user_from_all_groups("h", "u")
     assert not state.has_group("h", "k")
     assert not state.user_in_group("h", "u", "k", now=2)
+
+
+def test_hub_state_keeps_latest_100_user_groups_without_ttl():
+    state: HubState[Conn] = HubState()
+    for index in range(101):
+        state.add_user_to_group("h", "u", f"g{index}", now=0)
+    state.add_user_to_group("h", "u", "timed", now=0, ttl=60)
+    assert not state.user_in_group("h", "u", "g0", now=1)
+    assert state.user_in_group("h", "u", "g1", now=1)
+    assert state.user_in_group("h", "u", "g100", now=1)
+    assert state.user_in_group("h", "u", "timed", now=1)

@@ -118,3 +118,13 @@ def test_cli_refuses_malformed_connection_string():
 ])
 def test_service_handshake_timeout_from_claim(claims, expected):
     assert handshake_timeout(claims, 15.0) == expected
+
+
+async def test_service_skips_clients_whose_protocol_cannot_carry_the_message():
+    service, _ = make_service()
+    json_client = open_connection(service, "json")
+    msgpack_client = open_connection(service, "messagepack")
+    message = Invocation(target="m", arguments=[b"\x00\x01"])
+    assert service.send([json_client, msgpack_client], message) == 1
+    assert json_client.outbox.drain() == []
+    assert len(msgpack_client.outbox.drain()) == 1

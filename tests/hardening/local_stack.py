@@ -1,0 +1,159 @@
+"""The service and the host in the test's own process, each on its own 127.0.0.1 port.
+
+Fault tests need what ``python -m emulator`` cannot give from outside: stop or hang the host
+alone, keep its port, choose the service's ``upstream_timeout``. Both halves are started with
+their public factories (``emulator.signalr.make_app``, ``emulator.functions.make_app``), wired
+exactly as ``emulator/__main__.py`` wires them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from emulator.functions import HostConfig
+from emulator.functions import make_app as make_host_app
+from emulator.signalr import ServiceConfig, UpstreamTemplate
+from emulator.signalr import make_app as make_service_app
+from tests.support.stack import ROOT
+
+__all__ = ["KEY", "LocalStack", "listening_socket", "start_local_stack"]
+
+KEY = "hardening-test-key-0123456789abcdefghijkl"
+
+
+def listening_socket(port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class LocalStack:
+    service_config: ServiceConfig
+    host_config: HostConfig
+    service_port: int
+    host_port: int
+    service_app: web.Application
+    service_runner: web.AppRunner
+    host_runner: web.AppRunner | None = None
+    black_hole: asyncio.Server | None = None
+    hung: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    @property
+    def service_url(self) -> str:
+        return f"http://127.0.0.1:{self.service_port}"
+
+    @property
+    def host_url(self) -> str:
+        return f"http://127.0.0.1:{self.host_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.host_url}/api"
+
+    async def start_host(self, config: HostConfig | None = None) -> None:
+        """(Re)start the Functions host on its port."""
+        assert self.host_runner is None and self.black_hole is None
+        runner = web.AppRunner(make_host_app(config or self.host_config), access_log=None)
+        await runner.setup()
+        await web.SockSite(runner, listening_socket(self.host_port)).start()
+        self.host_runner = runner
+
+    async def stop_host(self) -> None:
+        if self.host_runner is not None:
+            runner, self.host_runner = self.host_runner, None
+            await runner.cleanup()
+
+    async def hang_host(self) -> None:
+        """Replace the host by a listener that accepts requests and never answers."""
+        await self.stop_host()
+
+        async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.hung.append(writer)
+            with contextlib.suppress(Exception):
+                while await reader.read(65536):
+                    pass
+
+        self.black_hole = await asyncio.start_server(swallow, sock=listening_socket(self.host_port))
+
+    async def unhang_host(self) -> None:
+        if self.black_hole is not None:
+            self.black_hole.close()
+            for writer in self.hung:
+                writer.close()
+            self.hung.clear()
+            await self.black_hole.wait_closed()
+            self.black_hole = None
+
+    async def restart_service(self) -> None:
+        """Stop the service (clients get Close with allowReconnect) and start a fresh one on the
+        same port: no connection, group or buffer survives, as after a real restart."""
+        await self.service_runner.cleanup()
+        self.service_app = make_service_app(self.service_config)
+        self.service_runner = web.AppRunner(self.service_app, access_log=None)
+        await self.service_runner.setup()
+        await web.SockSite(self.service_runner, listening_socket(self.service_port)).start()
+
+    async def stop(self) -> None:
+        await self.service_runner.cleanup()  # first: its disconnected events still need the host
+        await self.unhang_host()
+        await self.stop_host()
+
+
+async def start_local_stack(
+    data_dir: Path,
+    *,
+    app_dir: Path = ROOT,
+    settings: dict[str, str] | None = None,
+    start_host: bool = True,
+    **service_options: Any,
+) -> LocalStack:
+    """Service + host (the chat app by default) on free ports; ``service_options`` go to
+    :class:`ServiceConfig` (``upstream_timeout=2.0``, ``send_queue_size=...``)."""
+    service_sock = listening_socket()
+    host_sock = listening_socket()
+    service_port = service_sock.getsockname()[1]
+    host_port = host_sock.getsockname()[1]
+    host_sock.close()  # start_host binds it again (SO_REUSEADDR), as a restart would
+    connection_string = (f"Endpoint=http://127.0.0.1;Port={service_port};AccessKey={KEY};"
+                         f"Version=1.0;")
+    host_config = HostConfig(
+        app_dir=app_dir,
+        settings={"FUNCTIONS_WORKER_RUNTIME": "python",
+                  "AzureSignalRConnectionString": connection_string, **(settings or {})},
+        data_dir=data_dir,
+        public_url=f"http://127.0.0.1:{host_port}",
+    )
+    webhook = f"http://127.0.0.1:{host_port}/runtime/webhooks/signalr"
+    service_config = ServiceConfig(access_keys=(KEY,),
+                                   upstream=(UpstreamTemplate(url_template=webhook),),
+                                   **service_options)
+    service_app = make_service_app(service_config)
+    service_runner = web.AppRunner(service_app, access_log=None)
+    await service_runner.setup()
+    await web.SockSite(service_runner, service_sock).start()
+    stack = LocalStack(service_config=service_config, host_config=host_config,
+                       service_port=service_port, host_port=host_port, service_app=service_app,
+                       service_runner=service_runner)
+    if start_host:
+        try:
+            await stack.start_host()
+        except BaseException:
+            await service_runner.cleanup()
+            raise
+    return stack
+
+
+def with_data_dir(config: HostConfig, data_dir: Path) -> HostConfig:
+    return dataclasses.replace(config, data_dir=data_dir)
