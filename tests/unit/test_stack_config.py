@@ -88,12 +88,12 @@ def test_stack_config_names_a_bad_connection_string(
 
 
 def test_stack_config_refuses_a_folder_without_an_app(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no host.json"):
+    with pytest.raises(ConfigError, match=r"no host\.json"):
         load_stack_config(app_dir=tmp_path, environ={})
 
 
 def test_stack_config_names_a_malformed_settings_file(tmp_path: Path) -> None:
     app = make_app_dir(tmp_path)
     (app / "local.settings.json").write_text("{not json")
-    with pytest.raises(ConfigError, match="local.settings.json"):
+    with pytest.raises(ConfigError, match=r"local\.settings\.json"):
         load_stack_config(app_dir=app, environ={})
