@@ -8,7 +8,7 @@ STAMPS := .stamps
 CHROMIUM ?= /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint unit deps clean
+.PHONY: run test lint unit soak bench deps checkov clean
 
 run: deps
 	$(PY) -m emulator
@@ -16,6 +16,10 @@ run: deps
 test: deps checkov
 	$(PY) -m ruff check .
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# The full soak: 500 clients chatting through the whole stack for 60 s (make test runs a short one).
+soak: deps
+	SOAK_CLIENTS=500 SOAK_SECONDS=60 $(PY) -m pytest -p no:cacheprovider -s tests/hardening/test_hardening_soak.py $(PYTEST_ARGS)
 
 lint: deps
 	$(PY) -m ruff check .
@@ -28,7 +32,7 @@ deps: $(STAMPS)/venv $(STAMPS)/npm
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMPS)/venv: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+$(STAMPS)/venv: requirements.txt requirements-dev.txt benchmarks/requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@mkdir -p $(STAMPS) && touch $@

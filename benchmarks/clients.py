@@ -131,7 +131,9 @@ class _SignalRBase:
         check_loopback(url)
         base, _, query = url.partition("?")
         negotiate = base.rstrip("/") + "/negotiate?" + query + "&negotiateVersion=1"
-        auth = {"Authorization": f"Bearer {token}"}
+        # Connection: close, so idle keep-alive negotiate connections do not count as the
+        # memory of WebSocket connections (a browser's would close soon after, too).
+        auth = {"Authorization": f"Bearer {token}", "Connection": "close"}
         async with session.post(negotiate, headers=auth) as response:
             response.raise_for_status()
             body = await response.json()
@@ -154,7 +156,7 @@ class SignalRStackConnector(_SignalRBase):
 
     async def connect(self, session: aiohttp.ClientSession, index: int) -> Client:
         check_loopback(self.host_url)
-        headers = {"x-ms-client-principal-name": f"user{index}"}
+        headers = {"x-ms-client-principal-name": f"user{index}", "Connection": "close"}
         async with session.post(f"{self.host_url}/api/negotiate", headers=headers) as response:
             response.raise_for_status()
             info = await response.json(content_type=None)

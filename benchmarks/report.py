@@ -102,6 +102,7 @@ COLUMNS = (
     ("srv CPU s", "server_cpu_s", "{:.2f}"), ("us/deliv", "cpu_us_per_delivery", "{:.1f}"),
     ("gen CPU s", "generator_cpu_s", "{:.2f}"), ("RSS MB", "server_rss_mb", "{:.1f}"),
     ("KB/conn", "rss_per_connection_kb", "{:.1f}"),
+    ("KB/conn 2nd half", "rss_marginal_kb", "{:.1f}"),
 )
 
 

@@ -247,8 +247,13 @@ async def _run_capacity(scenario: Scenario, target: str, deployed: Deployed,
                               into=clients)
             await settle(clients)
             before = deployed.server.stats()
+            half = n // 2
             async with measure(deployed.server.pid) as m:
-                await connect_all(deployed.connector, session, range(1, n + 1),
+                await connect_all(deployed.connector, session, range(1, half + 1),
+                                  concurrency=64, on_tag=tracker.on_tag, into=clients)
+                await settle(clients, quiet=1.0)
+                middle = deployed.server.stats()
+                await connect_all(deployed.connector, session, range(half + 1, n + 1),
                                   concurrency=64, on_tag=tracker.on_tag, into=clients)
                 await settle(clients, quiet=1.0)
             after = deployed.server.stats()
@@ -260,6 +265,8 @@ async def _run_capacity(scenario: Scenario, target: str, deployed: Deployed,
             result.update(
                 connections=n, rss_before_mb=before.rss_bytes / 2**20,
                 rss_per_connection_kb=(after.rss_bytes - before.rss_bytes) / n / 1024,
+                # The second half alone: the slope, without one-off growth (caches, pools).
+                rss_marginal_kb=(after.rss_bytes - middle.rss_bytes) / (n - half) / 1024,
                 connect_cpu_ms_per_connection=m.server_cpu / n * 1000,
                 connects_per_s=n / m.wall,
             )

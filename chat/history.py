@@ -46,8 +46,9 @@ def append_message(
 
 def history_messages(state: Any, limit: int | None = None) -> list[dict[str, Any]]:
     """The messages to send a new connection, oldest first (an absent state is empty)."""
-    if not isinstance(state, Mapping):
+    stored = state.get("messages") if isinstance(state, Mapping) else None
+    if not isinstance(stored, list):
         return []
-    messages = [dict(m) for m in state.get("messages", []) if isinstance(m, Mapping)]
+    messages = [dict(m) for m in stored if isinstance(m, Mapping)]
     messages.sort(key=_order)
     return messages[-limit:] if limit else messages

@@ -182,7 +182,10 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
         print("  Press Ctrl-C to stop.\n", flush=True)
         await stop.wait()
     finally:
-        # The service goes first: its disconnected events still need the host.
+        # The service says goodbye to its clients first, while both servers still listen: each
+        # disconnected event goes upstream to the host, whose functions may call the REST API.
+        for runner in reversed(runners):
+            await runner.shutdown()
         for runner in reversed(runners):
             await runner.cleanup()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from emulator.signalr.protocol import (
     InvalidConnectionString,
@@ -204,8 +205,11 @@ class HostRuntime:
                 host_logger.debug("> %s %s %s", call.method, call.url, shorten(call.body or b""))
                 assert self.session is not None, "the host app is not running"
                 try:
-                    async with self.session.request(call.method, call.url, data=call.body,
-                                                    headers=headers) as response:
+                    # encoded=True: the path goes out byte for byte as the token's audience
+                    # names it; yarl would otherwise decode %27, %3D... and the service would
+                    # refuse the token (user ids like O'Brien).
+                    async with self.session.request(call.method, URL(call.url, encoded=True),
+                                                    data=call.body, headers=headers) as response:
                         text = await response.text()
                         status = response.status
                 except (aiohttp.ClientError, OSError) as exc:

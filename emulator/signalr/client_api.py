@@ -76,6 +76,7 @@ async def connect(request: web.Request) -> web.StreamResponse:
             hub=hub, transport="WebSockets", claims=claims, client_query=request.query_string,
             pending=pending,
         )
+        del query, claims, pending  # not kept alive by this frame for the socket's lifetime
         return await handle_websocket(request, service, connection)
     if token is None:
         raise BadRequest("the 'id' query parameter is required")

@@ -200,10 +200,12 @@ async def generate_token(call: RestCall) -> dict[str, str]:
     return {"token": token}
 
 
-H = "/hubs/{hub}"
-C = H + "/connections/{cid}"
-G = H + "/groups/{group}"
-U = H + "/users/{user}"
+# [^/]+ instead of aiohttp's default [^{}/]+: user ids, group names and connection ids may hold
+# braces (a user named "{x}" must be reachable); each value is checked by payload.check_*.
+H = "/hubs/{hub:[^/]+}"
+C = H + "/connections/{cid:[^/]+}"
+G = H + "/groups/{group:[^/]+}"
+U = H + "/users/{user:[^/]+}"
 ROUTES: list[tuple[str, str, Handler, int, int]] = [
     # method, path under /api or /api/v1, handler, status (2022-06-01), status (v1)
     ("POST", H, broadcast, 202, 202),
@@ -224,19 +226,19 @@ ROUTES: list[tuple[str, str, Handler, int, int]] = [
     ("GET", G, group_exists, 200, 200),
     ("HEAD", U, user_exists, 200, 200),
     ("GET", U, user_exists, 200, 200),
-    ("PUT", G + "/connections/{cid}", add_connection_to_group, 200, 200),
-    ("PUT", C + "/groups/{group}", add_connection_to_group, 200, 200),
-    ("DELETE", G + "/connections/{cid}", remove_connection_from_group, 200, 200),
-    ("DELETE", C + "/groups/{group}", remove_connection_from_group, 200, 200),
+    ("PUT", G + "/connections/{cid:[^/]+}", add_connection_to_group, 200, 200),
+    ("PUT", C + "/groups/{group:[^/]+}", add_connection_to_group, 200, 200),
+    ("DELETE", G + "/connections/{cid:[^/]+}", remove_connection_from_group, 200, 200),
+    ("DELETE", C + "/groups/{group:[^/]+}", remove_connection_from_group, 200, 200),
     ("DELETE", C + "/groups", remove_connection_from_all_groups, 200, 200),
-    ("HEAD", U + "/groups/{group}", user_in_group, 200, 200),
-    ("GET", U + "/groups/{group}", user_in_group, 200, 200),
-    ("HEAD", G + "/users/{user}", user_in_group, 200, 200),
-    ("GET", G + "/users/{user}", user_in_group, 200, 200),
-    ("PUT", U + "/groups/{group}", add_user_to_group, 200, 202),
-    ("PUT", G + "/users/{user}", add_user_to_group, 200, 202),
-    ("DELETE", U + "/groups/{group}", remove_user_from_group, 204, 202),
-    ("DELETE", G + "/users/{user}", remove_user_from_group, 204, 202),
+    ("HEAD", U + "/groups/{group:[^/]+}", user_in_group, 200, 200),
+    ("GET", U + "/groups/{group:[^/]+}", user_in_group, 200, 200),
+    ("HEAD", G + "/users/{user:[^/]+}", user_in_group, 200, 200),
+    ("GET", G + "/users/{user:[^/]+}", user_in_group, 200, 200),
+    ("PUT", U + "/groups/{group:[^/]+}", add_user_to_group, 200, 202),
+    ("PUT", G + "/users/{user:[^/]+}", add_user_to_group, 200, 202),
+    ("DELETE", U + "/groups/{group:[^/]+}", remove_user_from_group, 204, 202),
+    ("DELETE", G + "/users/{user:[^/]+}", remove_user_from_group, 204, 202),
     ("DELETE", U + "/groups", remove_user_from_all_groups, 204, 200),
     ("POST", H + "/:generateToken", generate_token, 200, 200),
 ]

@@ -85,6 +85,8 @@ class SignalRService:
         self.active_tokens: dict[str, ClientConnection] = {}
         self.upstream = UpstreamClient(timeout=config.upstream_timeout)
         self.connection_tasks: set[asyncio.Task[Any]] = set()
+        self.disconnects: set[asyncio.Future[None]] = set()
+        """One future per ``disconnected`` upstream call in flight; shutdown waits for them."""
         self.shutting_down = False
 
     # -- negotiate and connect ----------------------------------------------------------------
@@ -260,6 +262,8 @@ class SignalRService:
         error = connection.close_error
         log.info("connection %s closed on hub %s%s", connection.connection_id, connection.hub,
                  f" ({error})" if error else "")
+        notified = asyncio.get_running_loop().create_future()
+        self.disconnects.add(notified)
         try:
             await self._call_upstream(connection, CONNECTIONS, "disconnected",
                                       disconnected_body(error), "application/json")
@@ -267,6 +271,8 @@ class SignalRService:
             pass
         finally:
             self.state.remove_connection(connection.hub, connection.connection_id)
+            self.disconnects.discard(notified)
+            notified.set_result(None)
 
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Close every client with a Close message and wait (bounded) for transports to end."""
@@ -286,6 +292,8 @@ class SignalRService:
         for connection in connections:
             if not connection.finished.is_set():
                 connection.abort("Service is shutting down.")
+        if self.disconnects:  # the disconnected events still on their way upstream
+            await asyncio.wait(list(self.disconnects), timeout=timeout)
         for task in list(self.connection_tasks):
             task.cancel()
         self.pending.clear()

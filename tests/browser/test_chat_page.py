@@ -189,6 +189,9 @@ async def test_page_is_usable_with_the_keyboard_alone(
     await page.keyboard.press("Enter")
     await expect(last_message(page)).to_contain_text("Kim:typed, not clicked", timeout=WAIT_MS)
     await page.focus("#group-name")
+    await page.keyboard.type("no/slash")
+    assert await page.locator("#group-name").evaluate("e => e.validity.patternMismatch")
+    await page.fill("#group-name", "")
     await page.keyboard.type("keys")
     await page.keyboard.press("Enter")
     await expect(page.locator("#target")).to_have_value("group:keys", timeout=WAIT_MS)
@@ -257,12 +260,15 @@ async def test_page_asks_for_stateful_reconnect_and_falls_back_safely(
         sockets.append(route)
 
     await page.route_web_socket("**/client/**", forward)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
     await page.reload()
     await page.fill("#name", "Sam")
     await page.press("#name", "Enter")
     await expect(page.locator("#status")).to_have_attribute("data-state", "connected",
                                                             timeout=WAIT_MS)
-    assert any("useStatefulReconnect=true" in line for line in stack.lines)
+    negotiations = [url for url in requests if "/client/negotiate?" in url]
+    assert negotiations and "useStatefulReconnect=true" in negotiations[0]
     await page.fill("#group-name", "steady")
     await page.press("#group-name", "Enter")
     await expect(page.locator("#target")).to_have_value("group:steady", timeout=WAIT_MS)

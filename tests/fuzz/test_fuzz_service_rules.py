@@ -7,8 +7,11 @@ characters never leak into URLs or headers.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from urllib.parse import unquote, urlsplit
 
+import msgpack
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -21,6 +24,10 @@ from emulator.signalr.protocol import (
     verify_signature,
     verify_token,
 )
+from emulator.signalr.protocol.errors import BadRequest, SignalRError
+from emulator.signalr.protocol.handshake import PROTOCOLS
+from emulator.signalr.protocol.negotiate import negotiate_version
+from emulator.signalr.protocol.payload import parse_payload
 from emulator.signalr.protocol.upstream import (
     UpstreamTemplate,
     build_upstream_headers,
@@ -156,3 +163,59 @@ def test_parse_connection_string_any_text_parses_or_invalid(parts: list[str]) ->
 @given(st.text(alphabet=st.characters(codec="ascii"), max_size=200), st.text(max_size=30))
 def test_verify_signature_any_ascii_header_is_a_bool(header: str, connection_id: str) -> None:
     assert verify_signature(header, connection_id, ["key-one", "key-two"]) in (True, False)
+
+
+# -- REST payloads and negotiate parameters ------------------------------------------------------
+
+_payload_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats()
+    | st.text(max_size=8) | st.binary(max_size=8)
+    | st.builds(msgpack.ExtType, st.integers(1, 100), st.binary(max_size=4))
+    | st.builds(msgpack.Timestamp, st.integers(0, 2**32 - 1)),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+_media = st.sampled_from(["application/json", "application/x-msgpack",
+                          "application/octet-stream", "text/plain", "", "application/x+json"])
+
+
+def _rest_body(value: object) -> bytes:
+    return msgpack.packb(value, use_bin_type=True)
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=120),
+                 st.fixed_dictionaries({"target": st.text(max_size=5),
+                                        "arguments": st.lists(_payload_values, max_size=3)})
+                 .map(_rest_body),
+                 json_values.map(lambda v: json.dumps(v).encode())),
+       _media)
+@example(body=_rest_body({"target": "t", "arguments": [b"\x00", float("nan")]}),
+         content_type="application/x-msgpack")
+@example(body=_rest_body({"target": "t", "arguments": [msgpack.ExtType(5, b"x")]}),
+         content_type="application/x-msgpack")
+def test_rest_payload_any_body_parses_or_4xx(body: bytes, content_type: str) -> None:
+    """A REST body is refused with a 4xx or gives a message; encoding it for each protocol
+    either works or raises what ``SignalRService.send`` catches to skip that protocol's clients
+    (MessagePack-only values such as bytes, NaN or extension types have no JSON form)."""
+    try:
+        message, encoded = parse_payload(body, content_type)
+    except SignalRError as error:
+        assert 400 <= error.status_hint < 500, error
+        return
+    for name, protocol in PROTOCOLS.items():
+        if name not in encoded:
+            with contextlib.suppress(TypeError, ValueError, OverflowError):
+                protocol.encode(message)
+
+
+@FUZZ
+@given(st.lists(st.text(max_size=4), max_size=2))
+@example(values=["²"])
+def test_negotiate_version_any_query_value_or_bad_request(values: list[str]) -> None:
+    try:
+        version = negotiate_version({"negotiateversion": values})
+    except BadRequest:
+        return
+    assert 0 <= version <= 1

@@ -24,7 +24,14 @@ from emulator.signalr import ServiceConfig, UpstreamTemplate
 from emulator.signalr import make_app as make_service_app
 from tests.support.stack import ROOT
 
-__all__ = ["KEY", "LocalStack", "listening_socket", "start_local_stack"]
+__all__ = [
+    "KEY",
+    "LocalStack",
+    "connection_string_for",
+    "listening_socket",
+    "start_local_stack",
+    "with_access_key",
+]
 
 KEY = "hardening-test-key-0123456789abcdefghijkl"
 
@@ -126,8 +133,7 @@ async def start_local_stack(
     service_port = service_sock.getsockname()[1]
     host_port = host_sock.getsockname()[1]
     host_sock.close()  # start_host binds it again (SO_REUSEADDR), as a restart would
-    connection_string = (f"Endpoint=http://127.0.0.1;Port={service_port};AccessKey={KEY};"
-                         f"Version=1.0;")
+    connection_string = connection_string_for(service_port, KEY)
     host_config = HostConfig(
         app_dir=app_dir,
         settings={"FUNCTIONS_WORKER_RUNTIME": "python",
@@ -136,8 +142,8 @@ async def start_local_stack(
         public_url=f"http://127.0.0.1:{host_port}",
     )
     webhook = f"http://127.0.0.1:{host_port}/runtime/webhooks/signalr"
-    service_config = ServiceConfig(access_keys=(KEY,),
-                                   upstream=(UpstreamTemplate(url_template=webhook),),
+    service_options.setdefault("access_keys", (KEY,))
+    service_config = ServiceConfig(upstream=(UpstreamTemplate(url_template=webhook),),
                                    **service_options)
     service_app = make_service_app(service_config)
     service_runner = web.AppRunner(service_app, access_log=None)
@@ -155,5 +161,12 @@ async def start_local_stack(
     return stack
 
 
-def with_data_dir(config: HostConfig, data_dir: Path) -> HostConfig:
-    return dataclasses.replace(config, data_dir=data_dir)
+def connection_string_for(service_port: int, key: str) -> str:
+    return f"Endpoint=http://127.0.0.1;Port={service_port};AccessKey={key};Version=1.0;"
+
+
+def with_access_key(config: HostConfig, key: str, service_port: int) -> HostConfig:
+    """The same host configuration, with another AccessKey in its connection string."""
+    settings = {**config.settings,
+                "AzureSignalRConnectionString": connection_string_for(service_port, key)}
+    return dataclasses.replace(config, settings=settings)

@@ -9,6 +9,7 @@ chatting and the service keeps running.
 from __future__ import annotations
 
 import json
+import logging
 
 import aiohttp
 import pytest
@@ -55,15 +56,19 @@ _BAD_RECORDS = {
 
 @pytest.mark.parametrize("case", list(_BAD_RECORDS))
 async def test_service_closes_connection_on_malformed_message(
-    make_local_stack: StackFactory, http: aiohttp.ClientSession, case: str
+    make_local_stack: StackFactory, http: aiohttp.ClientSession, case: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A malformed record closes that connection with a reason; the others chat on."""
+    caplog.set_level(logging.INFO)
     stack = await make_local_stack(max_message_size=MAX_MESSAGE)
     bystander = await ChatClient.connect(http, stack.api_url, "bystander")
     attacker = await ChatClient.connect(http, stack.api_url, "attacker")
     record, reason = _BAD_RECORDS[case]
     await attacker.send_raw(record)
     assert reason in await _closed_with_error(attacker)
+    assert any(r.levelno >= logging.WARNING and attacker.connection_id in r.getMessage()
+               and reason in r.getMessage() for r in caplog.records), "the refusal was not logged"
     await _others_unaffected(stack, http, bystander, f"still here after {case}")
     await bystander.close()
 

@@ -178,3 +178,26 @@ async def test_service_refuses_bad_client_token_on_connect(
     assert not any(r.target == "newConnection" and "mallory" in json.dumps(r.arguments)
                    for r in bystander.received)
     await bystander.close()
+
+
+
+async def test_rest_message_json_clients_cannot_receive_skips_them_only(
+    make_local_stack: StackFactory, http: aiohttp.ClientSession
+) -> None:
+    """A MessagePack REST body holding NaN or bytes is accepted; JSON clients are skipped for it
+    (it has no JSON form), stay connected, and receive the next message."""
+    import msgpack
+
+    stack = await make_local_stack()
+    bystander = await ChatClient.connect(http, stack.api_url, "bystander")
+    path = "/api/v1/hubs/chat"
+    headers = {"Authorization": f"Bearer {_rest_token(stack, path)}",
+               "Content-Type": "application/x-msgpack"}
+    for odd in (float("nan"), b"\x00\xff"):
+        body = msgpack.packb({"target": "newMessage", "arguments": [{"text": ATTACK}, odd]},
+                             use_bin_type=True)
+        async with http.post(stack.service_url + path, data=body, headers=headers) as response:
+            assert response.status == 202, await response.text()
+    await _bystander_saw_nothing(stack, http, bystander)
+    assert not bystander.closed.is_set()
+    await bystander.close()

@@ -77,3 +77,21 @@ async def test_stack_logs_carry_no_secrets(tmp_path: Path) -> None:
     assert "access_token=" not in log
     assert DEFAULT_ACCESS_KEY not in log
     assert "sha256=" not in log
+
+
+async def test_stack_stops_cleanly_with_clients_connected(tmp_path: Path) -> None:
+    """Ctrl-C with people online: every disconnected function runs, no error is logged."""
+    require_tool("node", "Node.js")
+    running = await start_stack(data_dir=tmp_path / "data", log_path=tmp_path / "stack.log")
+    clients = [NodeClient(running.api_url, name=f"user{i}", reconnect=False) for i in range(3)]
+    try:
+        for client in clients:
+            await client.start()
+        await clients[0].invoke("broadcast", "about to stop")
+    finally:
+        assert await running.stop() == 0
+        for client in clients:
+            await client.stop()
+    log = running.log_text()
+    assert log.count("Executed 'Functions.on_disconnected' (Succeeded") == 3, log
+    assert " ERROR " not in log, log

@@ -12,95 +12,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import azure.durable_functions as df
 import azure.functions as func
 import pytest
-from azure.durable_functions.models.EntityStateResponse import EntityStateResponse
 
 import function_app
 from chat import InvalidGroupName, InvalidMessage, NotAllowed, NotOnline
+from tests.unit.chat.function_app_fakes import ENTITIES, FakeDurableClient, Out, invocation
 
 # get_functions() may run once per app object: the library remembers names it has seen.
 FUNCTIONS = function_app.app.get_functions()
-ENTITIES = {"chatroom": function_app.chat_room, "presence": function_app.presence_entity}
-
-
-class Out(func.Out[str]):
-    """A concrete output holder, like the worker's."""
-
-    def __init__(self) -> None:
-        self.value: str | None = None
-
-    def set(self, val: str) -> None:
-        self.value = val
-
-    def get(self) -> str:
-        assert self.value is not None
-        return self.value
-
-    def items(self) -> list[dict[str, Any]]:
-        return json.loads(self.value) if self.value is not None else []
-
-
-class FakeDurableClient:
-    """Signals are queued; they run (in batches, through the entity functions) on a read after
-    ``lag`` reads, so a function that does not wait for its change would see stale state."""
-
-    def __init__(self, lag: int = 0) -> None:
-        self.records: dict[tuple[str, str], tuple[bool, str | None]] = {}
-        self.pending: list[tuple[df.EntityId, str, Any]] = []
-        self.signals: list[tuple[str, str, Any]] = []
-        self.lag = lag
-        self._reads_until_run = lag
-
-    async def signal_entity(self, entity: df.EntityId, operation: str, data: Any = None) -> None:
-        self.pending.append((entity, operation, data))
-        self.signals.append((entity.name, operation, data))
-        self._reads_until_run = self.lag
-
-    async def read_entity_state(self, entity: df.EntityId) -> EntityStateResponse:
-        if self._reads_until_run <= 0:
-            self.run_pending()
-        self._reads_until_run -= 1
-        exists, state = self.records.get((entity.name.lower(), entity.key), (False, None))
-        if not exists:
-            return EntityStateResponse(False)
-        return EntityStateResponse(True, json.loads(state or "null"))
-
-    def run_pending(self) -> None:
-        pending, self.pending = self.pending, []
-        for entity, operation, data in pending:
-            name = entity.name.lower()
-            exists, state = self.records.get((name, entity.key), (False, None))
-            batch = json.dumps({
-                "self": {"name": name, "key": entity.key}, "exists": exists, "state": state,
-                "batch": [{"name": operation, "input": json.dumps(json.dumps(data)),
-                           "isSignal": True}],
-            })
-            result = json.loads(ENTITIES[name](batch))
-            assert not any(r["isError"] for r in result["results"]), result
-            self.records[(name, entity.key)] = (result["entityExists"], result["entityState"])
-
-    def state(self, name: str, key: str) -> Any:
-        self.run_pending()
-        return json.loads(self.records[(name.lower(), key)][1] or "null")
-
-
-def invocation(event: str, *arguments: Any, user: str | None = "ada", cid: str = "c-ada",
-               headers: dict[str, str] | None = None, category: str = "messages") -> str:
-    """InvocationContext JSON as the host hands it over (functions-python.md §4.2)."""
-    return json.dumps({
-        "Arguments": list(arguments) if category == "messages" else None,
-        "Error": None,
-        "Category": category,
-        "Event": event,
-        "Hub": "chat",
-        "ConnectionId": cid,
-        "UserId": user,
-        "Headers": headers or {},
-        "Query": {},
-        "Claims": {},
-    })
 
 
 async def call(name: str, client: FakeDurableClient, context: str) -> tuple[Any, Out]:
@@ -460,3 +380,47 @@ def test_app_declares_the_whole_original_hub_contract() -> None:
         "leaveGroup": ["connectionId", "group"], "joinUserToGroup": ["user", "group"],
         "leaveUserFromGroup": ["user", "group"],
     }
+
+
+REFUSALS = [
+    ("broadcast", "broadcast", ("  ",), InvalidMessage),
+    ("send_to_group", "sendToGroup", ("team", "hi"), NotAllowed),
+    ("send_to_group", "sendToGroup", ("bad/name", "hi"), InvalidGroupName),
+    ("send_to_group", "sendToGroup", ("team", ""), InvalidMessage),
+    ("send_to_user", "sendToUser", ("nobody", "hi"), NotOnline),
+    ("send_to_user", "sendToUser", ("x" * 65, "hi"), InvalidMessage),
+    ("send_to_user", "sendToUser", ("c-bob", None), InvalidMessage),
+    ("send_to_connection", "sendToConnection", ("c-gone", "hi"), NotOnline),
+    ("send_to_connection", "sendToConnection", ("c bob", "hi"), InvalidMessage),
+    ("send_to_connection", "sendToConnection", ("c-bob", "x" * 2001), InvalidMessage),
+    ("join_group", "joinGroup", ("c-bob", "team"), NotAllowed),
+    ("join_group", "joinGroup", ("c-ada", ""), InvalidGroupName),
+    ("join_group", "joinGroup", ("c-ada",), InvalidMessage),
+    ("leave_group", "leaveGroup", ("c-bob", "team"), NotAllowed),
+    ("leave_group", "leaveGroup", ("c-ada", "x" * 65), InvalidGroupName),
+    ("join_user_to_group", "joinUserToGroup", ("bob", "team"), NotAllowed),
+    ("join_user_to_group", "joinUserToGroup", ("", "team"), InvalidMessage),
+    ("leave_user_from_group", "leaveUserFromGroup", ("bob", "team"), NotAllowed),
+    ("leave_user_from_group", "leaveUserFromGroup", ("ada", "a|b"), InvalidGroupName),
+]
+
+
+@pytest.mark.parametrize(("name", "event", "arguments", "error"), REFUSALS,
+                         ids=[f"{r[1]}-{r[3].__name__}-{i}" for i, r in enumerate(REFUSALS)])
+async def test_every_refusal_sends_nothing_and_changes_nothing(
+    name: str, event: str, arguments: tuple[Any, ...], error: type[Exception],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each refused call raises the ChatError the caller sees, is logged, and has no effect."""
+    client = FakeDurableClient()
+    await connect(client, "ada", "c-ada")
+    await connect(client, "bob", "c-bob")
+    signals_before = list(client.signals)
+    out = Out()
+    function = getattr(function_app, name).build().get_user_function().client_function
+    with caplog.at_level("INFO", logger="chat"), pytest.raises(error):
+        await function(invocation=invocation(event, *arguments), signalRMessages=out,
+                       client=client)
+    assert out.value is None
+    assert client.signals == signals_before
+    assert any(f"refused {event}" in record.getMessage() for record in caplog.records)

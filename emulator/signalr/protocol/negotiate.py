@@ -49,7 +49,7 @@ def negotiate_version(query: Mapping[str, list[str]]) -> int:
     text = single_query_value(query, "negotiateversion")
     if text is None:
         return 0
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True, int("²") fails
         raise BadRequest("the client requested an invalid protocol version")
     return min(int(text), MAX_NEGOTIATE_VERSION)
 
