@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .auth import check_client_token
+from .auth import check_client_token, query_items
 from .log import log
 from .protocol.errors import BadRequest, Conflict, NotFound
 from .protocol.negotiate import (
@@ -42,7 +42,7 @@ def hub_from_query(query: dict[str, list[str]]) -> str:
 
 async def negotiate(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
-    query = lowered_query(request.query.items())
+    query = lowered_query(query_items(request))
     hub = hub_from_query(query)
     check_client_token(request, hub, service.config.access_keys, service.clock())
     version = negotiate_version(query)
@@ -58,7 +58,7 @@ async def negotiate(request: web.Request) -> web.Response:
 async def connect(request: web.Request) -> web.StreamResponse:
     """``/client/?hub=&id=``: WebSocket upgrade, SSE GET, long-poll GET, POST send, DELETE."""
     service = request.app[SERVICE_KEY]
-    query = lowered_query(request.query.items())
+    query = lowered_query(query_items(request))
     hub = hub_from_query(query)
     token = single_query_value(query, "id")
     claims = check_client_token(request, hub, service.config.access_keys, service.clock())
