@@ -154,6 +154,38 @@ async def _change_group(
     return change.group
 
 
+async def _send_among_present(
+    invocation: str, out: func.Out[str], client: df.DurableOrchestrationClient,
+    rule: Callable[..., tuple[Any, Sequence[dict[str, Any]]]],
+) -> str:
+    """A message whose recipients (and the sender's right to send) depend on who is online."""
+    call = parse_invocation(invocation)
+    state = await _state(client, PRESENCE)
+    with _refusals(call):
+        message, items = rule(call, _settings(), state, **_stamp())
+    _send(out, items)
+    return message.id
+
+
+async def _connection_group(
+    invocation: str, out: func.Out[str], client: df.DurableOrchestrationClient, *, joining: bool
+) -> str:
+    call = parse_invocation(invocation)
+    state = await _state(client, PRESENCE)
+    with _refusals(call):
+        change = connection_group_change(call, _settings(), state, joining=joining)
+    return await _change_group(client, change, out, call)
+
+
+async def _user_group(
+    invocation: str, out: func.Out[str], client: df.DurableOrchestrationClient, *, joining: bool
+) -> str:
+    call = parse_invocation(invocation)
+    with _refusals(call):
+        change = user_group_change(call, _settings(), joining=joining)
+    return await _change_group(client, change, out, call)
+
+
 # -- the page -------------------------------------------------------------------------------------
 
 
@@ -294,12 +326,7 @@ async def send_to_group(
     invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
 ) -> str:
     """``sendToGroup(group, text)``: members only; the message carries ``group``."""
-    call = parse_invocation(invocation)
-    state = await _state(client, PRESENCE)
-    with _refusals(call):
-        message, items = group_message(call, _settings(), state, **_stamp())
-    _send(signalRMessages, items)
-    return message.id
+    return await _send_among_present(invocation, signalRMessages, client, group_message)
 
 
 @app.generic_trigger(arg_name="invocation", **_hub_event("messages", "sendToUser", "user", "text"))
@@ -309,12 +336,7 @@ async def send_to_user(
     invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
 ) -> str:
     """``sendToUser(user, text)``: private, to all the user's connections and the sender's."""
-    call = parse_invocation(invocation)
-    state = await _state(client, PRESENCE)
-    with _refusals(call):
-        message, items = private_to_user(call, _settings(), state, **_stamp())
-    _send(signalRMessages, items)
-    return message.id
+    return await _send_among_present(invocation, signalRMessages, client, private_to_user)
 
 
 @app.generic_trigger(
@@ -326,12 +348,7 @@ async def send_to_connection(
     invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
 ) -> str:
     """``sendToConnection(connectionId, text)``: private, to one connection and the sender's."""
-    call = parse_invocation(invocation)
-    state = await _state(client, PRESENCE)
-    with _refusals(call):
-        message, items = private_to_connection(call, _settings(), state, **_stamp())
-    _send(signalRMessages, items)
-    return message.id
+    return await _send_among_present(invocation, signalRMessages, client, private_to_connection)
 
 
 # -- groups ---------------------------------------------------------------------------------------
@@ -346,11 +363,7 @@ async def join_group(
     invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
 ) -> str:
     """``joinGroup(connectionId, group)``: the caller's own connection, any one for admins."""
-    call = parse_invocation(invocation)
-    state = await _state(client, PRESENCE)
-    with _refusals(call):
-        change = connection_group_change(call, _settings(), state, joining=True)
-    return await _change_group(client, change, signalRMessages, call)
+    return await _connection_group(invocation, signalRMessages, client, joining=True)
 
 
 @app.generic_trigger(
@@ -362,11 +375,7 @@ async def leave_group(
     invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
 ) -> str:
     """``leaveGroup(connectionId, group)``: the caller's own connection, any one for admins."""
-    call = parse_invocation(invocation)
-    state = await _state(client, PRESENCE)
-    with _refusals(call):
-        change = connection_group_change(call, _settings(), state, joining=False)
-    return await _change_group(client, change, signalRMessages, call)
+    return await _connection_group(invocation, signalRMessages, client, joining=False)
 
 
 @app.generic_trigger(
@@ -378,10 +387,7 @@ async def join_user_to_group(
     invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
 ) -> str:
     """``joinUserToGroup(user, group)``: oneself (all connections, now and later), or admins."""
-    call = parse_invocation(invocation)
-    with _refusals(call):
-        change = user_group_change(call, _settings(), joining=True)
-    return await _change_group(client, change, signalRMessages, call)
+    return await _user_group(invocation, signalRMessages, client, joining=True)
 
 
 @app.generic_trigger(
@@ -393,7 +399,4 @@ async def leave_user_from_group(
     invocation: str, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
 ) -> str:
     """``leaveUserFromGroup(user, group)``: oneself, or anyone for admins."""
-    call = parse_invocation(invocation)
-    with _refusals(call):
-        change = user_group_change(call, _settings(), joining=False)
-    return await _change_group(client, change, signalRMessages, call)
+    return await _user_group(invocation, signalRMessages, client, joining=False)

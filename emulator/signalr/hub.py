@@ -54,7 +54,7 @@ class HubState(Generic[C]):
         state = self._hub(hub)
         cid = connection.connection_id
         state.connections[cid] = connection
-        state.connection_groups[cid] = set()
+        # No empty group set per connection: created on the first join (memory per connection).
         user = connection.user_id
         if user:
             state.users.setdefault(user, set()).add(cid)
