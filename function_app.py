@@ -43,6 +43,7 @@ from chat import (
     disconnected_outputs,
     group_message,
     history,
+    identities_are_verified,
     message_id,
     outputs,
     parse_invocation,
@@ -90,7 +91,11 @@ def _hub_event(category: str, event: str, *parameters: str) -> dict[str, Any]:
 
 
 def _settings() -> Settings:
-    return settings_from(os.environ)
+    settings = settings_from(os.environ)
+    if os.environ.get("CHAT_ADMINS", "").strip() and not identities_are_verified(os.environ):
+        log.warning("CHAT_ADMINS is ignored: App Service Authentication is off, so anyone can "
+                    "claim any name")
+    return settings
 
 
 def _stamp() -> dict[str, Any]:

@@ -64,8 +64,23 @@ class Settings:
         return user is not None and user in self.admins
 
 
+def identities_are_verified(values: Mapping[str, str]) -> bool:
+    """False on an Azure site without App Service Authentication, where names are typed in.
+
+    Azure sets ``WEBSITE_SITE_NAME`` on every site and ``WEBSITE_AUTH_ENABLED=True`` when App
+    Service Authentication is on; only then is ``x-ms-client-principal-name`` the platform's.
+    Off Azure (the offline stack, ``func start``) it is development: admins stay usable.
+    """
+    on_azure = bool(values.get("WEBSITE_SITE_NAME"))
+    return not on_azure or values.get("WEBSITE_AUTH_ENABLED", "").lower() == "true"
+
+
 def settings_from(values: Mapping[str, str]) -> Settings:
-    """``CHAT_MAX_MESSAGE_LENGTH``, ``CHAT_HISTORY_SIZE``, ``CHAT_ADMINS`` from app settings."""
+    """``CHAT_MAX_MESSAGE_LENGTH``, ``CHAT_HISTORY_SIZE``, ``CHAT_ADMINS`` from app settings.
+
+    ``CHAT_ADMINS`` is ignored where anyone can claim any name (see identities_are_verified).
+    """
+    admins = parse_admins(values.get("CHAT_ADMINS"))
     return Settings(
         max_message_length=parse_positive_int(
             "CHAT_MAX_MESSAGE_LENGTH", values.get("CHAT_MAX_MESSAGE_LENGTH"),
@@ -74,7 +89,7 @@ def settings_from(values: Mapping[str, str]) -> Settings:
         history_size=parse_positive_int(
             "CHAT_HISTORY_SIZE", values.get("CHAT_HISTORY_SIZE"), DEFAULT_HISTORY_SIZE
         ),
-        admins=parse_admins(values.get("CHAT_ADMINS")),
+        admins=admins if identities_are_verified(values) else frozenset(),
     )
 
 

@@ -43,7 +43,8 @@ def service_origins(connection_string: str | None, service_uri: str | None = Non
         return []
     if "port" in fields and not fields.get("clientendpoint"):
         parts = urlsplit(origin)
-        origin = f"{parts.scheme}://{parts.hostname}:{fields['port']}"
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+        origin = f"{parts.scheme}://{host}:{fields['port']}"
     socket_origin = origin.replace("http", "ws", 1)
     return [origin, socket_origin]
 

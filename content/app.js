@@ -255,6 +255,9 @@
       showError("The SignalR client library could not be loaded.");
       return;
     }
+    // One connection per tab: a second submit (or the saved name's auto-join) while one is
+    // starting or open would leave the first connection online forever.
+    if (connection && connection.state !== signalR.HubConnectionState.Disconnected) return;
     me = name;
     const options = signedIn ? {} : { headers: { "x-ms-client-principal-name": name } };
     let builder = new signalR.HubConnectionBuilder()
@@ -288,6 +291,7 @@
     try {
       await connection.start();
     } catch (error) {
+      connection = null;
       setStatus("disconnected", "Not connected");
       showError(`Could not connect: ${readableError(error)}`);
       ui.join.hidden = false;

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -20,7 +21,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .config import ConfigError, StackConfig, load_stack_config, with_service_port
+from .config import (
+    CONNECTION_SETTING,
+    ConfigError,
+    StackConfig,
+    load_stack_config,
+    with_service_port,
+)
 
 log = logging.getLogger("emulator")
 
@@ -120,12 +127,19 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
     from .signalr import make_app as make_service_app
 
     runners: list[web.AppRunner] = []
+    service_runner: web.AppRunner | None = None
+    service_sockets: list[socket.socket] = []
+    host_sockets: list[socket.socket] = []
     try:
         service_sockets = (
             bind_sockets(config.bind, config.service_port) if config.run_service else []
         )
         if service_sockets:
             config = with_service_port(config, service_sockets[0].getsockname()[1])
+            # The host exports only settings missing from the environment; a connection string
+            # set there must still name the port the service really listens on.
+            if CONNECTION_SETTING in os.environ:
+                os.environ[CONNECTION_SETTING] = config.settings[CONNECTION_SETTING]
         host_sockets = bind_sockets(config.bind, config.host_port)
         host_port = host_sockets[0].getsockname()[1]
         host_url = f"http://{url_host(config.bind)}:{host_port}"
@@ -184,10 +198,12 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
     finally:
         # The service says goodbye to its clients first, while both servers still listen: each
         # disconnected event goes upstream to the host, whose functions may call the REST API.
-        for runner in reversed(runners):
-            await runner.shutdown()
+        if service_runner is not None:
+            await service_runner.shutdown()
         for runner in reversed(runners):
             await runner.cleanup()
+        for sock in service_sockets + host_sockets:
+            sock.close()  # only matters when start-up failed before a site took the socket
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,13 @@ async def stack(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator
     assert code == 0, f"the stack did not stop cleanly (exit {code}); see {log_path}"
 
 
+@pytest.fixture(autouse=True)
+def _node_for_node_tests(request: pytest.FixtureRequest) -> None:
+    """Tests marked ``node`` drive the official client under Node: no Node, no pass."""
+    if request.node.get_closest_marker("node"):
+        require_tool("node", "Node.js")
+
+
 def require_tool(path: str, what: str) -> str:
     """The tool's path; in CI a missing tool fails the test instead of skipping it."""
     found = shutil.which(path)

@@ -140,7 +140,7 @@ class DurableRuntime:
                                       len(batch))
         finally:
             self.instances.pop((name, key), None)
-            if not any(i.pending for i in self.instances.values()):
+            if not self.instances:  # another instance may be mid-batch with nothing pending
                 self.idle.set()
 
     async def _run_batch(self, info: FunctionInfo, name: str, key: str,

@@ -27,8 +27,13 @@ __all__ = ["KeyStore", "key_from_request", "load_or_create_keys"]
 SIGNALR_SYSTEM_KEY = "signalr_extension"
 
 
+def _raw(text: str) -> bytes:
+    """Bytes to compare; a header with non-UTF-8 bytes (kept as surrogates) simply never matches."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _matches(offered: str, keys: Mapping[str, str]) -> bool:
-    return any(hmac.compare_digest(offered.encode(), k.encode()) for k in keys.values())
+    return any(hmac.compare_digest(_raw(offered), _raw(k)) for k in keys.values())
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,7 @@ class KeyStore:
     per_function: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def is_master(self, offered: str | None) -> bool:
-        return bool(offered) and hmac.compare_digest(str(offered).encode(),
-                                                     self.master_key.encode())
+        return bool(offered) and hmac.compare_digest(_raw(str(offered)), _raw(self.master_key))
 
     def authorize_function(self, function: str, level: str, offered: str | None) -> None:
         """Raise InvalidFunctionKey unless ``offered`` satisfies ``level`` for ``function``."""
@@ -58,7 +62,7 @@ class KeyStore:
         if self.is_master(offered):
             return
         key = self.system_keys.get(name)
-        if offered and key and hmac.compare_digest(offered.encode(), key.encode()):
+        if offered and key and hmac.compare_digest(_raw(offered), _raw(key)):
             return
         raise InvalidFunctionKey(f"the system key '{name}' or the master key is required")
 

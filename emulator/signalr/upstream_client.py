@@ -10,6 +10,7 @@ import aiohttp
 from .log import upstream_log
 from .protocol.errors import UpstreamError
 from .protocol.upstream import MAX_RESPONSE_SIZE
+from .streams import read_limited
 
 __all__ = ["UpstreamClient"]
 
@@ -37,7 +38,7 @@ class UpstreamClient:
         started = time.perf_counter()
         try:
             async with self._session.post(url, data=body, headers=headers) as response:
-                payload = await response.content.read(MAX_RESPONSE_SIZE + 1)
+                payload = await read_limited(response.content, MAX_RESPONSE_SIZE)
                 status = response.status
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             upstream_log.warning(

@@ -283,3 +283,22 @@ async def test_page_asks_for_stateful_reconnect_and_falls_back_safely(
     await expect(last_message(page)).to_contain_text("#steady", timeout=WAIT_MS)
     await expect(last_message(page)).to_contain_text("still here")
     assert not errors, errors
+
+
+async def test_page_joins_once_however_often_the_form_is_sent(
+    browser: Browser, stack: RunningStack
+) -> None:
+    """Sending the join form twice in a row opens one connection, not two."""
+    page, errors = await open_page(browser, stack)
+    await page.fill("#name", "Twice")
+    await page.evaluate("const f = document.getElementById('join'); f.requestSubmit(); "
+                        "f.requestSubmit();")
+    await expect(page.locator("#status")).to_have_attribute(
+        "data-state", "connected", timeout=WAIT_MS
+    )
+    watcher = await join(browser, stack, "Watcher")
+    await online(watcher, "Twice")
+    await expect(watcher.locator('#online button[data-user="Twice"] .count')).to_have_count(0)
+    opened = [line for line in stack.lines if "opened on hub" in line and "user Twice)" in line]
+    assert len(opened) == 1, opened
+    assert not errors, errors

@@ -8,7 +8,6 @@ whole ``python -m emulator`` process, and a client joining afterwards gets the h
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,8 +19,7 @@ from tests.support.node_client import NodeClient
 from tests.support.stack import RunningStack, start_stack
 from tests.support.timeouts import TIMEOUT
 
-pytestmark = [pytest.mark.node,
-              pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")]
+pytestmark = [pytest.mark.node]
 LISTEN = "newMessage,history"
 
 

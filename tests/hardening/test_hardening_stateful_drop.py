@@ -9,7 +9,6 @@ failure would) while two senders stream broadcasts.
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import aiohttp
 import pytest
@@ -21,8 +20,7 @@ from tests.hardening.local_stack import LocalStack
 from tests.support.node_client import NodeClient
 from tests.support.timeouts import TIMEOUT
 
-pytestmark = [pytest.mark.node,
-              pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")]
+pytestmark = [pytest.mark.node]
 
 COUNT = 40
 

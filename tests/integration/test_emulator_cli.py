@@ -95,3 +95,22 @@ async def test_stack_stops_cleanly_with_clients_connected(tmp_path: Path) -> Non
     log = running.log_text()
     assert log.count("Executed 'Functions.on_disconnected' (Succeeded") == 3, log
     assert " ERROR " not in log, log
+
+
+async def test_page_policy_names_the_real_service_port(tmp_path: Path) -> None:
+    """A connection string from the environment still points the page at the service's port."""
+    stale = (
+        "Endpoint=http://localhost;Port=1;"
+        "AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH;Version=1.0;"
+    )
+    running = await start_stack(
+        data_dir=tmp_path / "data",
+        log_path=tmp_path / "stack.log",
+        env={"AzureSignalRConnectionString": stale},
+    )
+    try:
+        async with aiohttp.ClientSession() as http, http.get(running.page_url) as response:
+            policy = response.headers["Content-Security-Policy"]
+    finally:
+        assert await running.stop() == 0
+    assert f"connect-src 'self' {running.service_url} " in policy, policy

@@ -15,6 +15,8 @@ from .timeouts import TIMEOUT
 __all__ = ["NodeClient", "NodeClientError"]
 
 DRIVER = Path(__file__).resolve().parent.parent / "node" / "client.mjs"
+LINE_LIMIT = 16 * 1024 * 1024
+"""Longest event line read from the driver (a message can be large)."""
 Event = dict[str, Any]
 
 
@@ -52,6 +54,7 @@ class NodeClient:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             cwd=DRIVER.parent.parent.parent,
+            limit=LINE_LIMIT,
         )
         self._reader = asyncio.create_task(self._read())
         event = await self.wait_for(lambda e: e["type"] in ("started", "fatal"))

@@ -12,6 +12,7 @@ from ..log import transport_log
 from ..protocol.connection import State
 from ..protocol.errors import Conflict, PayloadTooLarge, SignalRError
 from ..service import SignalRService
+from ..streams import read_limited
 
 __all__ = ["handle_post", "watch_liveness"]
 
@@ -32,7 +33,7 @@ async def handle_post(request: web.Request, service: SignalRService,
         raise PayloadTooLarge(f"message larger than {limit} bytes")
     connection.post_busy = True
     try:
-        body = await request.content.read(limit + 1)
+        body = await read_limited(request.content, limit)
         if len(body) > limit:
             raise PayloadTooLarge(f"message larger than {limit} bytes")
         connection.last_activity = asyncio.get_running_loop().time()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from urllib.parse import urlsplit
 
 import pytest
+
+from tests.support.timeouts import TIMEOUT
 
 SETTINGS = {"HUB_NAME": "chat"}
 KEYS = {"masterKey": "master-key", "functionKeys": {"default": "host-key"},
@@ -81,3 +85,19 @@ async def test_host_route_prefix_from_host_json(make_host) -> None:
     host = await make_host("prefixed", {})
     assert (await host.request("GET", "/v2/files/a/b"))[1] == b"a/b"
     assert (await host.request("GET", "/api/files/a/b"))[0] == 404
+
+
+@pytest.mark.parametrize("path", ["/api/secret", "/runtime/webhooks/signalr"])
+async def test_host_auth_refuses_a_key_that_is_not_utf8(make_host, tmp_path, path) -> None:
+    """A key header with raw non-UTF-8 bytes is a wrong key (401), not a crash (500)."""
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(KEYS))
+    host = await make_host("basic", SETTINGS, enable_auth=True, keys_file=keys)
+    address = urlsplit(host.url)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: {address.netloc}\r\n".encode()
+                 + b"x-functions-key: \xff\xfe\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), TIMEOUT)
+    writer.close()
+    assert status_line.split()[1] == b"401"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 
 import aiohttp
 import pytest
@@ -93,7 +92,6 @@ async def test_stateful_connection_expires_after_grace(make_service, http, upstr
 
 
 @pytest.mark.node
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 @pytest.mark.parametrize("protocol", ["json", "messagepack"])
 async def test_official_client_survives_drop_with_stateful_reconnect(make_service, http,
                                                                      upstream, protocol):

@@ -244,3 +244,15 @@ def test_connected_outputs_reapply_the_users_group_memberships() -> None:
     assert items[0] == {"action": "add", "groupName": "g", "userId": "ada"}
     assert [item.get("target") for item in items[1:]] == ["history", "onlineUsers", "userJoined",
                                                          "newConnection"]
+
+
+def test_settings_ignore_admins_where_names_are_typed_in() -> None:
+    """On an Azure site without App Service Authentication anyone can claim an admin's name."""
+    from chat import settings_from
+
+    local = {"CHAT_ADMINS": "ada, bob"}
+    assert settings_from(local).admins == {"ada", "bob"}
+    azure_open = {**local, "WEBSITE_SITE_NAME": "chat-app"}
+    assert settings_from(azure_open).admins == frozenset()
+    azure_signed_in = {**azure_open, "WEBSITE_AUTH_ENABLED": "True"}
+    assert settings_from(azure_signed_in).admins == {"ada", "bob"}

@@ -63,3 +63,8 @@ def test_private_and_group_payloads_carry_their_markers() -> None:
     group = new_message(id="m", sender="a", connection_id="c", text="t", now=0,
                         group="g").to_payload()
     assert group["group"] == "g" and "isPrivate" not in group
+
+
+def test_service_origins_keeps_ipv6_brackets() -> None:
+    text = "Endpoint=http://[::1];Port=8888;AccessKey=k;Version=1.0;"
+    assert service_origins(text) == ["http://[::1]:8888", "ws://[::1]:8888"]
