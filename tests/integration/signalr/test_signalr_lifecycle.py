@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 from aiohttp import web
-from signalr_support import KEY, Service, bound_socket, connect_client
+from signalr_support import KEY, Service, bound_socket, connect_client, echo
 
 from emulator.signalr import ServiceConfig, make_app
 from tests.support.timeouts import TIMEOUT
@@ -26,3 +28,31 @@ async def test_shutdown_sends_close_to_clients_and_ends_sockets(http):
                                       "allowReconnect": True}
     frame = await client.ws.receive(timeout=TIMEOUT)
     assert frame.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_service_keeps_a_pinging_client_while_its_invocation_waits_upstream(
+    make_service, upstream, http
+) -> None:
+    """A slow upstream call does not make the service time out a client that keeps pinging."""
+
+    async def slow(call):
+        if call.headers["X-ASRS-Category"] == "messages":
+            await asyncio.sleep(1.5)  # the upstream is slower than the client timeout
+        return await echo(call)
+
+    upstream.respond = slow
+    service = await make_service(upstream.url, client_timeout=1.0)
+    client = await connect_client(http, service)
+    await client.send({"type": 1, "invocationId": "1", "target": "Echo", "arguments": ["late"]})
+
+    async def keep_pinging() -> None:
+        while True:
+            await client.send({"type": 6})
+            await asyncio.sleep(0.2)
+
+    pinger = asyncio.create_task(keep_pinging())
+    try:
+        answer = await client.receive_until(lambda m: m.get("type") in (3, 7))
+    finally:
+        pinger.cancel()
+    assert answer == {"type": 3, "invocationId": "1", "result": "late"}
