@@ -57,7 +57,8 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             result["run_s"] = time.perf_counter() - started
             result["parameters"] = {"kind": scenario.kind, "duration": scenario.duration,
                                     "window": scenario.window, "rate": scenario.rate,
-                                    "codec": scenario.codec, "receivers": scenario.receivers}
+                                    "codec": scenario.codec, "receivers": scenario.receivers,
+                                    "senders": scenario.senders}
             print(json.dumps({**result, "machine": host}), flush=True)
             results.append(result)
     return results

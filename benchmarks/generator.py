@@ -284,13 +284,14 @@ async def measure(server_pid: int, profile: str | None = None) -> AsyncIterator[
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         await asyncio.sleep(0.5)  # py-spy attaches
     m = Measurement(server_pid)
-    m.before, m.generator_before = read_stats(server_pid), read_stats(os.getpid())
+    me = os.getpid()  # the servers are our children: leave them out of our own CPU
+    m.before, m.generator_before = read_stats(server_pid), read_stats(me, descendants=False)
     started = time.perf_counter()
     try:
         yield m
     finally:
         m.wall = time.perf_counter() - started
-        m.after, m.generator_after = read_stats(server_pid), read_stats(os.getpid())
+        m.after, m.generator_after = read_stats(server_pid), read_stats(me, descendants=False)
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             await asyncio.wait_for(spy.wait(), 30)

@@ -39,8 +39,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def read_stats(pid: int) -> ProcessStats:
-    """CPU seconds (user + system) and RSS of ``pid`` and its descendants, from ``/proc``."""
+def read_stats(pid: int, *, descendants: bool = True) -> ProcessStats:
+    """CPU seconds (user + system) and RSS of ``pid`` (and its descendants), from ``/proc``."""
     cpu, rss = 0.0, 0
     todo = [pid]
     while todo:
@@ -53,7 +53,8 @@ def read_stats(pid: int) -> ProcessStats:
         fields = stat[stat.rindex(")") + 2 :].split()
         cpu += (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
         rss += int(statm.split()[1]) * _PAGE
-        todo += _children(current)
+        if descendants:
+            todo += _children(current)
     return ProcessStats(cpu, rss)
 
 

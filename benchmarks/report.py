@@ -100,6 +100,7 @@ COLUMNS = (
     ("p99 ms", "p99_ms", "{:.2f}"), ("max ms", "max_ms", "{:.1f}"),
     ("sent", "sent", "{:,}"), ("lost", "lost", "{:,}"), ("dup", "duplicates", "{:,}"),
     ("srv CPU s", "server_cpu_s", "{:.2f}"), ("us/deliv", "cpu_us_per_delivery", "{:.1f}"),
+    ("frames/deliv", "frames_per_delivery", "{:.2f}"),
     ("gen CPU s", "generator_cpu_s", "{:.2f}"), ("RSS MB", "server_rss_mb", "{:.1f}"),
     ("KB/conn", "rss_per_connection_kb", "{:.1f}"),
     ("KB/conn 2nd half", "rss_marginal_kb", "{:.1f}"),

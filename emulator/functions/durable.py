@@ -13,9 +13,10 @@ import asyncio
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.functions as func
 from aiohttp import web
@@ -35,6 +36,8 @@ from .indexing import FunctionInfo
 from .invoke import InvocationResult
 from .log import host_logger
 from .runtime import REASON, HostRuntime
+
+T = TypeVar("T")
 
 __all__ = ["BASE_PATH", "DurableRuntime", "client_payload", "setup_durable"]
 
@@ -99,6 +102,10 @@ class DurableRuntime:
                .get("durableTask") or {}).get("hubName") or "TestHubName"
         self.task_hub = str(hub)
         self.store = EntityStore.open(runtime.config.resolved_data_dir / "entities.sqlite3")
+        # Every store call runs on this one thread, in order: a commit or a WAL checkpoint
+        # waits on the disk there, never on the event loop (benchmarks/RESULTS.md, latency).
+        self._store_thread = ThreadPoolExecutor(max_workers=1,
+                                                thread_name_prefix="entity-store")
         if self.store.problem and self.entities:
             host_logger.error("entity state cannot be saved in %s (%s); it is kept in memory "
                               "and will be lost when the host stops. Check that the data folder "
@@ -125,6 +132,14 @@ class DurableRuntime:
             instance.worker = asyncio.get_running_loop().create_task(
                 self._drain(info, name.lower(), key, instance))
 
+    async def in_store(self, call: Callable[..., T], *args: Any) -> T:
+        """Run ``call(*args)`` (a store method) on the store's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._store_thread, call, *args)
+
+    async def close_store(self) -> None:
+        await self.in_store(self.store.close)
+        self._store_thread.shutdown(wait=False)
+
     async def _drain(self, info: FunctionInfo, name: str, key: str, instance: _Instance) -> None:
         try:
             while instance.pending:
@@ -145,7 +160,7 @@ class DurableRuntime:
 
     async def _run_batch(self, info: FunctionInfo, name: str, key: str,
                          batch: list[Operation]) -> None:
-        record = self.store.load(name, key)
+        record = await self.in_store(self.store.load, name, key)
         body = build_batch_request(name, key, record.exists, record.state, batch)
         invocation_id = str(uuid.uuid4())
         try:
@@ -158,7 +173,7 @@ class DurableRuntime:
             host_logger.error("entity @%s@%s: batch of %d operation(s) failed, state kept: %s",
                               name, key, len(batch), exc)
             return
-        self.store.save(name, key, EntityRecord(result.exists, result.state))
+        await self.in_store(self.store.save, name, key, EntityRecord(result.exists, result.state))
         for op, outcome in zip(batch, result.results, strict=True):
             if outcome.is_error:
                 host_logger.warning("entity @%s@%s: operation '%s' failed: %s", name, key,
@@ -224,7 +239,7 @@ async def _read(request: web.Request) -> web.Response:
     durable.entity(name)
     key = "" if key == "$" else key
     try:
-        record = durable.store.load(name, key)
+        record = await durable.in_store(durable.store.load, name, key)
     except sqlite3.Error as exc:
         host_logger.error("entity @%s@%s: cannot read its state from %s (%s: %s)", name, key,
                           durable.store.path, type(exc).__name__, exc)
@@ -266,7 +281,7 @@ def setup_durable(app: web.Application, runtime: HostRuntime) -> None:
             await durable.wait_idle(timeout=10)
         except TimeoutError:
             host_logger.warning("stopping with entity operations still queued")
-        durable.store.close()
+        await durable.close_store()
         await _close_sdk_session()
 
     app.cleanup_ctx.append(lifecycle)

@@ -40,8 +40,16 @@ def hub_from_query(query: dict[str, list[str]]) -> str:
     return hub
 
 
+def _refuse_while_stopping(service: SignalRService) -> None:
+    """503 once shutdown has begun: a client told "reconnect" must not land on the service
+    that is going away, but retry until the next one listens."""
+    if service.shutting_down:
+        raise web.HTTPServiceUnavailable(text="The service is shutting down.")
+
+
 async def negotiate(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
+    _refuse_while_stopping(service)
     query = lowered_query(query_items(request))
     hub = hub_from_query(query)
     check_client_token(request, hub, service.config.access_keys, service.clock())
@@ -58,6 +66,8 @@ async def negotiate(request: web.Request) -> web.Response:
 async def connect(request: web.Request) -> web.StreamResponse:
     """``/client/?hub=&id=``: WebSocket upgrade, SSE GET, long-poll GET, POST send, DELETE."""
     service = request.app[SERVICE_KEY]
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        _refuse_while_stopping(service)
     query = lowered_query(query_items(request))
     hub = hub_from_query(query)
     token = single_query_value(query, "id")

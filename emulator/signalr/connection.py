@@ -16,6 +16,7 @@ from .protocol.codec import HubProtocol
 from .protocol.connection import HubConnection, State
 from .protocol.messages import Ping
 from .protocol.stateful import MessageBuffer
+from .protocol.upstream import format_claims
 
 __all__ = ["ClientConnection"]
 
@@ -63,11 +64,11 @@ class ClientConnection:
     # Slots: a connection object per client, so an instance dict (about 1 KB with this many
     # attributes) shows in the memory per idle connection.
     __slots__ = (
-        "abort_transport", "attach_generation", "buffer", "claims", "clean_close",
+        "abort_transport", "attach_generation", "buffer", "claims_header", "clean_close",
         "client_query", "close_error", "connection_id", "connection_token", "core", "detached",
-        "finished", "grace_task", "handshake_timeout", "hub", "last_activity", "lock", "outbox",
-        "poll", "post_busy", "registered", "stateful_requested", "transport", "transport_alive",
-        "user_id", "writer_task",
+        "finished", "grace_task", "handshake_timeout", "hub", "last_activity", "last_sent",
+        "lock", "outbox", "poll", "post_busy", "registered", "stateful_requested", "transport",
+        "transport_alive", "user_id", "writer_task",
     )
 
     def __init__(
@@ -87,7 +88,8 @@ class ClientConnection:
         self.connection_token = connection_token
         self.hub = hub
         self.transport = transport
-        self.claims = claims
+        self.claims_header = format_claims(claims) if claims else ""
+        """The X-ASRS-User-Claims value; the decoded claims themselves are not kept."""
         self.user_id = user_id
         self.client_query = client_query
         self.core = core
@@ -98,6 +100,8 @@ class ClientConnection:
         self.lock = asyncio.Lock()
         """Held while a batch of client messages is handled: upstream calls stay in order."""
         self.abort_transport: Callable[[], None] | None = None
+        self.last_sent = 0.0
+        """Event-loop time of the last frame sent (WebSockets: the keep-alive Ping's clock)."""
         self.last_activity = 0.0
         """Event-loop time of the last client request or message (HTTP transports' timeout)."""
         self.post_busy = False

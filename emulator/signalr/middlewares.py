@@ -49,20 +49,26 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 @web.middleware
-async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def cors_middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """Preflights answered here; anything else is the handler's own awaitable, with no frame of
+    ours around it (a WebSocket's handler lives as long as the socket)."""
     if (
         request.method == "OPTIONS"
         and "Origin" in request.headers
         and "Access-Control-Request-Method" in request.headers
     ):
-        response = web.Response(status=204)
-        requested = request.headers.get("Access-Control-Request-Headers")
-        if requested:
-            response.headers["Access-Control-Allow-Headers"] = requested
-        response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-        response.headers["Access-Control-Max-Age"] = "600"
-        return response
-    return await handler(request)
+        return _preflight(request)
+    return handler(request)
+
+
+async def _preflight(request: web.Request) -> web.StreamResponse:
+    response = web.Response(status=204)
+    requested = request.headers.get("Access-Control-Request-Headers")
+    if requested:
+        response.headers["Access-Control-Allow-Headers"] = requested
+    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response
 
 
 async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -240,7 +240,7 @@ class SignalRService:
         headers = build_upstream_headers(
             connection_id=connection.connection_id, hub=connection.hub, category=category,
             event=event, keys=self.config.access_keys, content_type=content_type,
-            user_id=connection.user_id, claims=connection.claims,
+            user_id=connection.user_id, claims_header=connection.claims_header,
             client_query=connection.client_query,
         )
         return await self.upstream.post(url, body, headers)

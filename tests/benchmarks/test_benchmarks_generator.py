@@ -8,6 +8,8 @@ what makes the numbers of ``python -m benchmarks`` worth reading.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import os
 
 import msgpack
 import pytest
@@ -84,6 +86,11 @@ def test_benchmarks_report_checks_targets_against_the_named_baseline() -> None:
 @pytest.mark.parametrize("target", ["aiohttp", "socketio", "signalr"])
 async def test_benchmarks_smoke_fanout_delivers_everything_once(target: str) -> None:
     """A tiny fan-out through each server: every message reaches every receiver once."""
+    if target == "socketio" and importlib.util.find_spec("socketio") is None:
+        # benchmarks/requirements.txt; in CI a missing baseline fails instead of skipping.
+        if os.environ.get("CI"):
+            pytest.fail("python-socketio is required in CI (benchmarks/requirements.txt)")
+        pytest.skip("python-socketio not installed (benchmarks/requirements.txt)")
     scenario = SCENARIOS["fanout-100"].scaled(0.02)
     result = await asyncio.wait_for(run_scenario(scenario, target), TIMEOUT * 3)
     assert result["sent"] > 0

@@ -43,7 +43,7 @@ class EntityStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         # With WAL, NORMAL syncs at checkpoints, not at every commit: a commit survives a crash
         # of this process, only a power cut may lose the last ones, which is fine for a local
-        # emulator. Saves run on the event loop, once per entity batch (benchmarks/RESULTS.md).
+        # emulator. One save per entity batch (benchmarks/RESULTS.md).
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
 

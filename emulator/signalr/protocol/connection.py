@@ -50,6 +50,12 @@ Event = HandshakeCompleted | ConnectionFailed | HubMessage
 class HubConnection:
     """Handshake, then hub messages in the negotiated protocol."""
 
+    # One per client: slots keep an idle connection small (benchmarks/RESULTS.md, capacity).
+    __slots__ = (
+        "_events", "_handshake_buffer", "_max_message_size", "_outgoing", "_protocols",
+        "_reader", "_transfer_formats", "failure", "protocol", "state", "version",
+    )
+
     def __init__(
         self,
         *,

@@ -50,6 +50,8 @@ def frame_length_prefixed(payload: bytes) -> bytes:
 class RecordReader:
     """Splits a text stream on 0x1E; a record longer than ``max_size`` raises MessageTooLarge."""
 
+    __slots__ = ("_buffer", "_max_size")
+
     def __init__(self, max_size: int | None = None) -> None:
         self._buffer = bytearray()
         self._max_size = max_size
@@ -81,6 +83,8 @@ class RecordReader:
 
 class LengthPrefixReader:
     """Splits a binary stream on VarInt length prefixes."""
+
+    __slots__ = ("_buffer", "_max_size")
 
     def __init__(self, max_size: int | None = None) -> None:
         self._buffer = bytearray()

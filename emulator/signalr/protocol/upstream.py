@@ -136,8 +136,13 @@ def build_upstream_headers(
     user_id: str | None = None,
     claims: Mapping[str, Any] | None = None,
     client_query: str = "",
+    claims_header: str | None = None,
 ) -> dict[str, str]:
-    """Every ``X-ASRS-*`` header of an upstream request (§5.5, §5.6)."""
+    """Every ``X-ASRS-*`` header of an upstream request (§5.5, §5.6).
+
+    ``claims_header``: ``format_claims(claims)`` computed once per connection, used instead of
+    ``claims`` (a connection keeps the short string, not the token's decoded claims).
+    """
     headers = {
         "X-ASRS-Connection-Id": connection_id,
         "X-ASRS-Hub": hub,
@@ -148,8 +153,10 @@ def build_upstream_headers(
     }
     if user_id:
         headers["X-ASRS-User-Id"] = _header_safe(user_id)
-    if claims:
-        headers["X-ASRS-User-Claims"] = format_claims(claims)
+    if claims_header is None and claims:
+        claims_header = format_claims(claims)
+    if claims_header:
+        headers["X-ASRS-User-Claims"] = claims_header
     query = strip_access_token(client_query.lstrip("?"))
     if query:
         headers["X-ASRS-Client-Query"] = _header_safe("?" + query)
