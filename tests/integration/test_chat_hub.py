@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import ARTIFACTS, require_tool
+from tests.support.chat_clients import client
 from tests.support.node_client import NodeClient, NodeClientError
 from tests.support.stack import RunningStack, start_stack
 
 pytestmark = pytest.mark.node
-LISTEN = "newMessage,newConnection,history,onlineUsers,userJoined,userLeft"
 
 
 @pytest.fixture(autouse=True)
@@ -32,23 +32,6 @@ async def admin_stack(tmp_path: Path) -> AsyncIterator[RunningStack]:
                                 log_path=ARTIFACTS / "test_chat_hub.admin.stack.log")
     yield running
     assert await running.stop() == 0
-
-
-class ChatClient(NodeClient):
-    """An official client that is ready when its ``connected`` function has finished.
-
-    ``start()`` resolves when the handshake is done, while the app may still be recording the
-    connection; the ``history`` it sends arrives only after presence has recorded it.
-    """
-
-    async def start(self) -> ChatClient:
-        await super().start()
-        await self.wait_message("history")
-        return self
-
-
-def client(stack: RunningStack, name: str, **options: Any) -> ChatClient:
-    return ChatClient(stack.api_url, name=name, listen=LISTEN, **options)
 
 
 def texts(receiver: NodeClient) -> list[str]:

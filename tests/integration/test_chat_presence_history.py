@@ -9,33 +9,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import ARTIFACTS, require_tool
-from tests.support.node_client import NodeClient
+from tests.support.chat_clients import client
 from tests.support.stack import RunningStack, start_stack
 
 pytestmark = pytest.mark.node
-LISTEN = "newMessage,newConnection,history,onlineUsers,userJoined,userLeft"
 
 
 @pytest.fixture(autouse=True)
 def _node() -> None:
     require_tool("node", "Node.js")
-
-
-class ChatClient(NodeClient):
-    """An official client that is ready when its ``connected`` function has finished.
-
-    ``start()`` resolves when the handshake is done, while the app may still be recording the
-    connection; the ``history`` it sends arrives only after presence has recorded it.
-    """
-
-    async def start(self) -> ChatClient:
-        await super().start()
-        await self.wait_message("history")
-        return self
-
-
-def client(stack: RunningStack, name: str, **options: Any) -> ChatClient:
-    return ChatClient(stack.api_url, name=name, listen=LISTEN, **options)
 
 
 def users_of(event: dict[str, Any]) -> dict[str, int]:
