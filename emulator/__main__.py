@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -111,17 +110,8 @@ def url_host(bind: str) -> str:
     return f"[{bind}]" if ":" in bind else bind
 
 
-def route_prefix(app_dir: Path) -> str:
-    try:
-        host = json.loads((app_dir / "host.json").read_text(encoding="utf-8"))
-        prefix = host.get("extensions", {}).get("http", {}).get("routePrefix", "api")
-    except (OSError, ValueError, AttributeError):
-        prefix = "api"
-    return f"/{prefix.strip('/')}" if prefix.strip("/") else ""
-
-
 async def serve(config: StackConfig, stop: asyncio.Event) -> None:
-    from .functions import RUNTIME, HostConfig
+    from .functions import RUNTIME, HostConfig, load_host_json, route_prefix_of
     from .functions import make_app as make_host_app
     from .signalr import ServiceConfig, UpstreamTemplate, load_settings
     from .signalr import make_app as make_service_app
@@ -184,7 +174,8 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
                 await web.SockSite(service_runner, sock).start()
             service_url = config.connection_string.endpoint
 
-        page = f"{host_url}{route_prefix(config.app_dir)}/index"
+        prefix = route_prefix_of(load_host_json(config.app_dir))
+        page = f"{host_url}/{prefix}/index" if prefix else f"{host_url}/index"
         service_line = (
             f"{service_url}  (upstream: {host_url}/runtime/webhooks/signalr)"
             if service_url

@@ -4,7 +4,14 @@ Use :func:`make_app` with a :class:`HostConfig`, or ``python -m emulator.functio
 """
 
 from .app import RUNTIME, make_app
-from .config import HostConfig, HostSection, load_host_json, load_local_settings, merge_settings
+from .config import (
+    HostConfig,
+    HostSection,
+    load_host_json,
+    load_local_settings,
+    merge_settings,
+    route_prefix_of,
+)
 from .errors import (
     BindingError,
     BindingExpressionError,
@@ -36,4 +43,5 @@ __all__ = [
     "load_local_settings",
     "make_app",
     "merge_settings",
+    "route_prefix_of",
 ]
