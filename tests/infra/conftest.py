@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from infra_model import INFRA_DIR, REPO_ROOT, Infra, load_infra
+
+_SUMMARIES = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture
@@ -27,3 +30,18 @@ def make_infra_copy(tmp_path: Path):
         return root / "infra"
 
     return make
+
+
+@pytest.fixture
+def record_summary(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record a line for the end of the test run (what the Bicep type check covered)."""
+
+    def record(line: str) -> None:
+        request.config.stash.setdefault(_SUMMARIES, []).append(line)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    for line in config.stash.get(_SUMMARIES, []):
+        terminalreporter.write_line(line)
