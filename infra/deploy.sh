@@ -6,12 +6,17 @@
 #
 # Usage (from anywhere; the app is the repository root):
 #   infra/deploy.sh up    [--name NAME] [--location LOCATION] [--sku Standard_S1|Free_F1]
-#   infra/deploy.sh down  [--name NAME] [--location LOCATION] [--purge]
-#   infra/deploy.sh url   [--name NAME] [--location LOCATION]
+#   infra/deploy.sh down  [--name NAME] [--purge]
+#   infra/deploy.sh url   [--name NAME]
 #   add --dry-run to any command to print the az commands instead of running them.
 #
-# Environment (flags win): CHAT_ENV_NAME (default: chat), AZURE_LOCATION (default: eastus),
-# SIGNALR_SKU (default: Standard_S1), CHAT_ADMINS, CHAT_MAX_MESSAGE_LENGTH (default: 1000).
+# Environment (flags win): CHAT_ENV_NAME (default: chat), AZURE_LOCATION (default: eastus, or
+# the resource group's location once it exists), SIGNALR_SKU (default: Standard_S1), and the app
+# settings with infra/main.bicep's defaults: CHAT_ADMINS (empty), CHAT_MAX_MESSAGE_LENGTH (2000),
+# CHAT_HISTORY_SIZE (0: the app default), SIGNALR_CLIENT_URL (empty: the app default).
+#
+# Resource names depend on the subscription and NAME only, never on the location, so up, url and
+# down always address the same resources.
 #
 # Non-interactive and idempotent: every step creates what is missing and updates what exists, so
 # a second run after a failure picks up where the first stopped. Never prints keys, connection
@@ -31,12 +36,19 @@ readonly ROLE_SIGNALR_OWNER='7e4f1700-ea5a-4f59-8f37-079cfe29dce3'
 readonly ROLE_SECRETS_OFFICER='b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 readonly ROLE_SECRETS_USER='4633458b-17de-408a-b874-0445c86b69e6'
 readonly ROLE_METRICS_PUBLISHER='3913510d-42f4-4e42-8a64-420c390055eb'
+readonly ROLE_BLOB_OWNER='b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+readonly ROLE_QUEUE_CONTRIBUTOR='974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+readonly ROLE_TABLE_CONTRIBUTOR='0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
 ENV_NAME="${CHAT_ENV_NAME:-chat}"
-LOCATION="${AZURE_LOCATION:-eastus}"
+LOCATION="${AZURE_LOCATION:-}"  # empty: the resource group's location, else DEFAULT_LOCATION
+readonly DEFAULT_LOCATION='eastus'
 SKU="${SIGNALR_SKU:-Standard_S1}"
+# The app settings, with the defaults of infra/main.bicep (tests/infra compares the two).
 ADMINS="${CHAT_ADMINS:-}"
-MAX_LENGTH="${CHAT_MAX_MESSAGE_LENGTH:-1000}"
+MAX_LENGTH="${CHAT_MAX_MESSAGE_LENGTH:-2000}"
+HISTORY_SIZE="${CHAT_HISTORY_SIZE:-0}"
+CLIENT_URL="${SIGNALR_CLIENT_URL:-}"
 DRY_RUN=0
 PURGE=0
 
@@ -102,13 +114,17 @@ parse_args() {
   [[ "${ENV_NAME}" =~ ^[a-z0-9][a-z0-9-]{0,39}$ ]] || die "--name must be lowercase letters, digits and dashes (max 40)"
   [[ "${SKU}" == Standard_S1 || "${SKU}" == Free_F1 ]] || die "--sku must be Standard_S1 or Free_F1"
   [[ "${MAX_LENGTH}" =~ ^[1-9][0-9]*$ ]] || die "CHAT_MAX_MESSAGE_LENGTH must be a positive integer"
+  [[ "${HISTORY_SIZE}" =~ ^[0-9]+$ ]] || die "CHAT_HISTORY_SIZE must be 0 or a positive integer"
 }
 
-# Names follow infra/abbreviations.json; the token plays the part of Bicep's resourceToken.
+# Names follow infra/abbreviations.json; the token plays the part of Bicep's resourceToken. It
+# hashes the subscription and the environment name only: a subscription holds one rg-NAME, so the
+# location adds nothing, and leaving it out lets url and down find what up created without being
+# told the location again (down --purge must name the vault that up created).
 derive_names() {
   local subscription token
   subscription="$(capture 00000000-0000-0000-0000-000000000000 az account show --query id -o tsv)"
-  token="$(printf '%s|%s|%s' "${subscription}" "${ENV_NAME}" "${LOCATION}" | sha256sum | cut -c1-13)"
+  token="$(printf '%s|%s' "${subscription}" "${ENV_NAME}" | sha256sum | cut -c1-13)"
   RG="rg-${ENV_NAME}"
   STORAGE="st${token}"
   LOGS="log-${token}"
@@ -135,6 +151,16 @@ assign_role() {
     run az role assignment create --assignee-object-id "${principal}" \
       --assignee-principal-type "${type}" --role "${role}" --scope "${scope}" -o none
   fi
+}
+
+# The location: the resource group's if it exists (a group cannot move), else the one asked for.
+choose_location() {
+  local existing
+  existing="$(capture "" az group list --query "[?name=='${RG}'].location" -o tsv)"
+  if [[ -n "${existing}" && -n "${LOCATION}" && "${existing}" != "${LOCATION}" ]]; then
+    die "${RG} already exists in ${existing}, not ${LOCATION}: drop --location or choose another --name"
+  fi
+  LOCATION="${existing:-${LOCATION:-${DEFAULT_LOCATION}}}"
 }
 
 create_foundation() {
@@ -204,19 +230,32 @@ create_signalr() {
 
 grant_roles() {
   log "role assignments (managed identities only)"
-  local vault_id insights_id
+  local vault_id insights_id storage_id
   vault_id="$(capture "<vault-id>" az keyvault show --name "${VAULT}" --query id -o tsv)"
+  storage_id="$(capture "<storage-id>" az storage account show --name "${STORAGE}" \
+    --resource-group "${RG}" --query id -o tsv)"
   insights_id="$(capture "<insights-id>" az resource show --resource-group "${RG}" \
     --name "${INSIGHTS}" --resource-type Microsoft.Insights/components --query id -o tsv)"
   assign_role "${APP_PRINCIPAL}" ServicePrincipal "${ROLE_SIGNALR_OWNER}" "${SIGNALR_ID}"
   assign_role "${APP_PRINCIPAL}" ServicePrincipal "${ROLE_SECRETS_OFFICER}" "${vault_id}"
   assign_role "${APP_PRINCIPAL}" ServicePrincipal "${ROLE_METRICS_PUBLISHER}" "${insights_id}"
   assign_role "${SIGNALR_PRINCIPAL}" ServicePrincipal "${ROLE_SECRETS_USER}" "${vault_id}"
+  # Host storage over the identity, as infra/app/rbac.bicep grants on every plan.
+  assign_role "${APP_PRINCIPAL}" ServicePrincipal "${ROLE_BLOB_OWNER}" "${storage_id}"
+  assign_role "${APP_PRINCIPAL}" ServicePrincipal "${ROLE_QUEUE_CONTRIBUTOR}" "${storage_id}"
+  assign_role "${APP_PRINCIPAL}" ServicePrincipal "${ROLE_TABLE_CONTRIBUTOR}" "${storage_id}"
 }
 
 configure_app() {
   log "app settings (identity-based SignalR connection, host keys in Key Vault)"
-  local connection
+  local connection optional=()
+  # As in infra/app/api.bicep: set only when they change the app's default.
+  if ((HISTORY_SIZE > 0)); then
+    optional+=("CHAT_HISTORY_SIZE=${HISTORY_SIZE}")
+  fi
+  if [[ -n "${CLIENT_URL}" ]]; then
+    optional+=("SIGNALR_CLIENT_URL=${CLIENT_URL}")
+  fi
   connection="$(capture "<connection-string>" az resource show --resource-group "${RG}" \
     --name "${INSIGHTS}" --resource-type Microsoft.Insights/components \
     --query properties.ConnectionString -o tsv)"
@@ -230,8 +269,11 @@ configure_app() {
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD" \
     "CHAT_ADMINS=${ADMINS}" \
     "CHAT_MAX_MESSAGE_LENGTH=${MAX_LENGTH}" \
+    "FUNCTIONS_EXTENSION_VERSION=~4" \
+    "FUNCTIONS_WORKER_RUNTIME=python" \
     "SCM_DO_BUILD_DURING_DEPLOYMENT=true" \
-    "ENABLE_ORYX_BUILD=true"
+    "ENABLE_ORYX_BUILD=true" \
+    "${optional[@]}"
 }
 
 publish() {
@@ -277,7 +319,10 @@ configure_upstream() {
   body="$(cat <<EOF
 {
   "properties": {
-    "features": [{"flag": "ServiceMode", "value": "Serverless"}],
+    "features": [
+      {"flag": "ServiceMode", "value": "Serverless"},
+      {"flag": "EnableConnectivityLogs", "value": "True"}
+    ],
     "cors": {"allowedOrigins": ["https://${APP_HOST}"]},
     "upstream": {
       "templates": [{
@@ -299,6 +344,7 @@ EOF
 cmd_up() {
   require_tools
   derive_names
+  choose_location
   create_foundation
   create_function_app
   create_signalr

@@ -7,35 +7,14 @@ offline without the Azure CLI.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 
 import pytest
-from infra_contract import EXPECTED_ROLES, SYSTEM_KEY_SECRET
-from infra_model import INFRA_DIR
-
-SCRIPT = INFRA_DIR / "deploy.sh"
-TIMEOUT = 60
-
-
-def run_script(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
-    return subprocess.run(
-        ["bash", str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=env,
-        check=False,
-    )
-
-
-def patch_body(stdout: str) -> dict:
-    start = stdout.index("--body ") + len("--body ")
-    return json.loads(stdout[start : stdout.index(" -o none", start)])
+from infra_contract import SYSTEM_KEY_SECRET
+from infra_deploy_plan import SCRIPT, TIMEOUT, dry_run, run_script
 
 
 def test_deploy_script_is_valid_bash() -> None:
@@ -57,10 +36,9 @@ def test_deploy_script_is_shellcheck_clean() -> None:
 
 
 def test_deploy_script_dry_run_sets_upstream_with_key_vault_reference() -> None:
-    result = run_script("up", "--dry-run", "--name", "ci")
-    assert result.returncode == 0, result.stderr
-    body = patch_body(result.stdout)["properties"]
-    assert body["features"] == [{"flag": "ServiceMode", "value": "Serverless"}]
+    plan = dry_run("up", "--name", "ci")
+    body = plan.patch_body()["properties"]
+    assert {"flag": "ServiceMode", "value": "Serverless"} in body["features"]
     (template,) = body["upstream"]["templates"]
     assert template["hubPattern"] == "chat"
     assert template["auth"]["type"] == "ManagedIdentity"
@@ -72,7 +50,7 @@ def test_deploy_script_dry_run_sets_upstream_with_key_vault_reference() -> None:
     )
     assert re.search(
         r"^CHAT_URL=https://func-[0-9a-f]{13}\.azurewebsites\.net/api/index$",
-        result.stdout,
+        plan.stdout,
         re.MULTILINE,
     )
 
@@ -81,19 +59,6 @@ def test_deploy_script_dry_run_orders_upstream_after_publish() -> None:
     stdout = run_script("up", "--dry-run").stdout
     assert stdout.index("config-zip") < stdout.index("--method patch")
     assert "--service-mode Serverless" in stdout
-
-
-def test_deploy_script_dry_run_grants_the_bicep_roles() -> None:
-    stdout = run_script("up", "--dry-run").stdout
-    granted = set(re.findall(r"--assignee-object-id (\S+) .*?--role ([0-9a-f-]{36})", stdout))
-    expected = {
-        ("<app-principal-id>", EXPECTED_ROLES["signalRServiceOwner"][0]),
-        ("<app-principal-id>", EXPECTED_ROLES["keyVaultSecretsOfficer"][0]),
-        ("<app-principal-id>", EXPECTED_ROLES["monitoringMetricsPublisher"][0]),
-        ("<signalr-principal-id>", EXPECTED_ROLES["keyVaultSecretsUser"][0]),
-    }
-    assert granted == expected
-    assert "--assignee-principal-type ServicePrincipal" in stdout
 
 
 def test_deploy_script_dry_run_keeps_secrets_off_the_terminal() -> None:
@@ -116,6 +81,29 @@ def test_deploy_script_dry_run_tears_down_and_purges() -> None:
     assert result.returncode == 0, result.stderr
     assert "+ az group delete --name rg-ci --yes" in result.stdout
     assert re.search(r"^\+ az keyvault purge --name kv-[0-9a-f]{13}$", result.stdout, re.MULTILINE)
+
+
+FAKE_AZ = """#!/bin/sh
+printf '%s\\n' "$*" >> "$AZ_LOG"
+case "$*" in
+  "group list"*) echo northeurope ;;
+  "account show --query id -o tsv") echo 00000000-0000-0000-0000-000000000000 ;;
+esac
+"""
+
+
+def test_deploy_script_up_keeps_an_existing_group_where_it_is(tmp_path) -> None:
+    """up in another region than the existing rg-<name> stops before it creates anything."""
+    (tmp_path / "az").write_text(FAKE_AZ, encoding="utf-8")
+    (tmp_path / "az").chmod(0o755)
+    log = tmp_path / "az.log"
+    env = {"PATH": f"{tmp_path}:{os.environ.get('PATH', '/usr/bin:/bin')}", "AZ_LOG": str(log)}
+    result = run_script("up", "--name", "ci", "--location", "westeurope", env=env)
+    assert result.returncode == 1
+    assert "rg-ci already exists in northeurope, not westeurope" in result.stderr
+    calls = log.read_text(encoding="utf-8").splitlines()
+    assert any(call.startswith("group list") for call in calls)
+    assert [call for call in calls if " create" in call] == []
 
 
 @pytest.mark.parametrize(
