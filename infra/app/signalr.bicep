@@ -4,7 +4,8 @@
 // SignalR trigger's webhook, /runtime/webhooks/signalr?code=<signalr_extension system key>.
 // The key is never written here: `code=` is a Key Vault reference to the secret in which the
 // Functions host stores that key, and SignalR resolves it with its own managed identity
-// (concept-upstream.md: re-read every 30 minutes, or at once when the upstream settings change).
+// (re-read every 30 minutes, or at once when the upstream settings change:
+// https://learn.microsoft.com/azure/azure-signalr/concept-upstream).
 // Each upstream call also carries a managed-identity bearer token (auth type ManagedIdentity).
 
 @description('SignalR Service name (globally unique, 3-63 characters).')

@@ -1,7 +1,10 @@
 """checkov checks for Microsoft.SignalRService/signalR as this chat deploys it.
 
 checkov 3.3.30 ships no check for signalR (only CKV_AZURE_175/176 for webPubSub), so these encode
-the deployment contract (shared/reference/infra.md §2 and §4):
+the deployment contract: Serverless mode and upstream templates as the ARM template reference
+describes them (https://learn.microsoft.com/azure/templates/microsoft.signalrservice/signalr),
+and the SignalR trigger's webhook as the Functions docs do
+(https://learn.microsoft.com/azure/azure-functions/functions-bindings-signalr-service-trigger):
 
 - CKV_CHAT_1  Serverless mode: a ``ServiceMode`` feature whose value is ``Serverless``.
 - CKV_CHAT_2  The upstream reaches the SignalR trigger webhook, and its ``code=`` (the

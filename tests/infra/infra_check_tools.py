@@ -1,10 +1,14 @@
 """Shared pieces of the infra/ contract checks: the registry, constants and small helpers.
 
-Facts come from ``shared/reference/infra.md``: Serverless mode is the ``ServiceMode`` feature
-(§2); the SignalR trigger's upstream is ``/runtime/webhooks/signalr?code=<system key>`` (§2, §4);
-with ``AzureWebJobsSecretStorageType=keyvault`` the host stores that key as the secret
-``host--systemKey--signalr-095extension`` (§4, Azure/azure-functions-host
-KeyVaultSecretsRepository.cs); role definition ids (§2, §3, §5).
+Sources: Serverless mode is the ``ServiceMode`` feature (ARM template reference,
+https://learn.microsoft.com/azure/templates/microsoft.signalrservice/signalr); the SignalR
+trigger's upstream is ``/runtime/webhooks/signalr?code=<system key>``
+(https://learn.microsoft.com/azure/azure-functions/functions-bindings-signalr-service-trigger,
+https://learn.microsoft.com/azure/azure-signalr/concept-upstream); with
+``AzureWebJobsSecretStorageType=keyvault`` the host stores that key as the secret
+``host--systemKey--signalr-095extension`` (Azure/azure-functions-host
+src/WebJobs.Script.WebHost/Security/KeyManagement/KeyVaultSecretsRepository.cs); role definition
+ids are Azure's built-in roles (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ SYSTEM_KEY_SECRET = "host--systemKey--signalr-095extension"
 UPSTREAM_PATH = "/runtime/webhooks/signalr"
 KEY_VAULT_REF = "{@Microsoft.KeyVault(SecretUri="
 
-# Built-in role definition ids (infra.md §2, §3, §5) and who must hold them on what.
+# Built-in role definition ids (the same in every tenant) and who must hold them on what.
 EXPECTED_ROLES: dict[str, tuple[str, str, str]] = {
     # role key in rbac.bicep: (role definition id, principal parameter, scope symbol)
     "signalRServiceOwner": ("7e4f1700-ea5a-4f59-8f37-079cfe29dce3", "appPrincipalId", "signalR"),

@@ -53,7 +53,7 @@ SIGNALR = "app/signalr.bicep"
 API = "app/api.bicep"
 
 MUTATIONS: dict[str, Mutation] = {
-    # The three the issue names: upstream auth, Key Vault reference, Serverless mode removed.
+    # The three that matter most: upstream auth, Key Vault reference, Serverless mode removed.
     "upstream_auth_removed": _m(
         SIGNALR, UPSTREAM_AUTH, "", {"signalr_upstream_managed_identity_auth"}, {"CKV_CHAT_3"}
     ),
@@ -187,7 +187,7 @@ MUTATIONS: dict[str, Mutation] = {
 }
 
 # The copies checkov scans, one run each (checkov 3.3.30 drops resources that two copies in one
-# scan share by name): the three the issue names plus the identity and CORS breaks.
+# scan share by name): the three that matter most plus the identity and CORS breaks.
 CHECKOV_MUTATIONS = {
     name: MUTATIONS[name]
     for name in (

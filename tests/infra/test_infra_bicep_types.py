@@ -111,7 +111,7 @@ def _limited_values(node: TypeNode, depth: int) -> list[str]:
 
 
 def test_bicep_types_report_names_file_line_and_path(tmp_path: Path) -> None:
-    """The message format the issue asks for: file, line, property path, code, level."""
+    """The whole message: file, line, resource, property path, code, level, Bicep's text."""
     infra_dir = tmp_path / "infra"
     (infra_dir / "app").mkdir(parents=True)
     for name in ("main.parameters.json", "abbreviations.json"):

@@ -1,4 +1,4 @@
-"""The offline checks fail on a broken copy of infra/ (issue 5: "show this with a test").
+"""The offline checks fail on a broken copy of infra/: each check is shown to catch something.
 
 Each mutation removes or weakens one thing in a copy; the pycep contract must report exactly the
 checks named for it, and checkov (custom CKV_CHAT_* checks) must fail on the SignalR ones.

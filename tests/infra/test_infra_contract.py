@@ -114,3 +114,14 @@ def test_infra_readme_documents_every_azd_variable(infra: Infra) -> None:
     assert variables >= {"AZURE_ENV_NAME", "AZURE_LOCATION", "HOSTING_PLAN", "SIGNALR_SKU"}
     documented = {"AZURE_ENV_NAME", "AZURE_LOCATION"}  # azd asks for these itself
     assert [v for v in sorted(variables - documented) if f"`{v}`" not in readme] == []
+
+
+def test_infra_cites_only_public_sources() -> None:
+    """A clone has no project notes: infra/ and tests/infra cite public pages and repositories."""
+    private = ("shared/" + "reference", "/work/" + "shared")
+    roots = (INFRA_DIR, INFRA_DIR.parent / "tests" / "infra")
+    suffixes = {".py", ".md", ".bicep", ".sh", ".yaml"}
+    files = [p for root in roots for p in root.rglob("*") if p.suffix in suffixes]
+    cited = [str(p) for p in files if any(text in p.read_text("utf-8") for text in private)]
+    assert len(files) > 20
+    assert cited == []
