@@ -15,7 +15,8 @@ offline and walks it with ``bicep_type_check.TypeChecker``. Bicep's keywords:
 - a child type whose body depends on its ``name`` (``sites/config``: ``appsettings``,
   ``authsettingsV2``, ...) is checked against the body that ``name`` selects.
 
-Each problem gets the file, the line and the property path (``bicep_source_lines``).
+Each problem gets the file, the line and the property path (``bicep_source_lines``). The text
+is also searched for a key written twice in one object (BCP025), which pycep would hide.
 """
 
 from __future__ import annotations
@@ -146,6 +147,13 @@ def check_file(bicep: BicepFile, display: str, index: TypeIndex) -> TypeReport:
             skipped.append(Skipped(display, line, name, _dotted(path), expression))
         checked += len(tally.checked)
         typed += len(tally.typed - tally.checked)
+    for line, key in lines.duplicate_keys():
+        message = (
+            f'The property "{key}" is declared multiple times in this object. '
+            "Remove or rename the duplicate properties."
+        )
+        owner = lines.declaration_at(line)
+        findings.append(Finding(display, line, owner, "", key, "BCP025", "error", message))
     resources = len(bicep.resources)
     return TypeReport(resources, checked, typed, tuple(findings), tuple(skipped))
 
@@ -174,7 +182,7 @@ def check_resource(
         named_by_parent="parent" in raw or "__" in symbol,
     )
     _check_body(checker, value, data, shape)
-    return [_with_bicep_level(problem) for problem in checker.problems], checker.tally
+    return checker.problems, checker.tally
 
 
 @dataclass(frozen=True)
@@ -237,14 +245,6 @@ def _generic_properties(node: TypeNode) -> dict[str, Property]:
     common = {"id", "name", "type", "apiVersion", *KNOWN_TOP_LEVEL}
     required = {"name": FLAG_REQUIRED}
     return {name: Property(None, required.get(name, 0)) for name in sorted(names & common)}
-
-
-def _with_bicep_level(problem: Problem) -> Problem:
-    """A wrong value of a top-level system property (``name``) is an error, not a warning."""
-    top_level = len(problem.path) == 1 and problem.path[0] in SYSTEM_PROPERTIES
-    if top_level and problem.code in ("BCP036", "BCP088"):
-        return Problem(problem.path, problem.code, "error", problem.message, problem.hint)
-    return problem
 
 
 def _loop_variables(resource: dict[str, Any]) -> dict[str, Unknown]:

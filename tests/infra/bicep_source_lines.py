@@ -18,6 +18,7 @@ from dataclasses import dataclass
 __all__ = ["SourceLines"]
 
 _KEY = re.compile(r"(?:'((?:[^'\\]|\\.)*)'|([A-Za-z_][A-Za-z0-9_]*))\s*:")
+_DECLARATION = re.compile(r"(?:resource|module|var|output|param)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _OPEN = "{[("
 _CLOSE = "}])"
 
@@ -70,6 +71,39 @@ class SourceLines:
             else:
                 current = candidates[0]
         return current + 1
+
+    def duplicate_keys(self) -> list[tuple[int, str]]:
+        """``(line, key)`` for each place of a key written twice in one object (BCP025).
+
+        pycep keeps only the last of two equal keys, so the type check would never see the
+        first; the text still has both. The branches of ``c ? { ... } : { ... }`` are separate
+        objects: a line that starts with ``}`` ends one.
+        """
+        duplicates: list[tuple[int, str]] = []
+        for index, line in enumerate(self.lines):
+            if line.depth_after <= line.depth or not self._code(index):
+                continue
+            objects: list[dict[str, list[int]]] = [{}]
+            for child in range(index + 1, self._block_end(index)):
+                if self.lines[child].depth != line.depth_after or not self._code(child):
+                    continue
+                if self._text(child).lstrip().startswith("}"):
+                    objects.append({})
+                key = _key_of(self._text(child))
+                if key is not None:
+                    objects[-1].setdefault(key, []).append(child + 1)
+            for keys in objects:
+                for key, found in keys.items():
+                    duplicates += [(number, key) for number in found if len(found) > 1]
+        return sorted(duplicates)
+
+    def declaration_at(self, line: int) -> str:
+        """The symbol of the top-level declaration (resource, module, var, ...) holding ``line``."""
+        for index in range(line - 1, -1, -1):
+            match = _DECLARATION.match(self._text(index))
+            if match and self.lines[index].depth == 0:
+                return match.group(1)
+        return "-"
 
     def _children(self, index: int, segment: str | int) -> list[int]:
         """Lines directly inside the block opened on line ``index`` that hold ``segment``."""

@@ -79,6 +79,8 @@ class TypeChecker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.tally = Tally()
+        # A wrong value for a top-level system property (``name``) is an error in Bicep.
+        self._strict: set[Path] = set()
 
     def check(self, value: Any, node: TypeNode, path: Path, nullable: bool = False) -> None:
         if isinstance(value, Either):
@@ -135,6 +137,8 @@ class TypeChecker:
                 self._report(where, "BCP187", False, f'The property "{key}" does not exist in '
                              "the resource or type definition, although it might still be valid.")
             elif spec.type is not None:  # None: a Bicep keyword, whose value is a resource
+                if top and spec.flags & FLAG_SYSTEM:
+                    self._strict.add(where)
                 self.check(item, spec.type, where, nullable=not spec.flags & FLAG_REQUIRED)
         missing = sorted(
             key
@@ -178,8 +182,8 @@ class TypeChecker:
             properties = {**node_properties(node.base_properties()), **object_properties(variant)}
             properties = decorate(properties) if decorate else properties
             self.check_object(value, properties, variant, path, top, existing)
-        elif isinstance(chosen, str):
-            self._mismatch((*path, key), choices, f"'{chosen}'", sorted(variants), False, chosen)
+        elif isinstance(chosen, str):  # a warning even for "name": Bicep's types may lag the RP
+            self._mismatch((*path, key), choices, f"'{chosen}'", sorted(variants), chosen)
         else:
             self.tally.skipped.setdefault((*path, key), f"{key} chooses the body type: {chosen}")
 
@@ -250,7 +254,7 @@ class TypeChecker:
         for candidate in _candidates(value):
             if not any(_fits(candidate, member) for member in members):
                 literals = [str(m.data["value"]) for m in members if m.kind == "StringLiteralType"]
-                self._mismatch(path, node.describe(), _describe(candidate), literals, False,
+                self._mismatch(path, node.describe(), _describe(candidate), literals,
                                candidate if isinstance(candidate, str) else None)
                 return
         self._count(value, path)
@@ -259,7 +263,7 @@ class TypeChecker:
         for candidate in _candidates(value):
             if not _fits(candidate, node):
                 literal = [str(node.data["value"])] if node.kind == "StringLiteralType" else []
-                self._mismatch(path, node.describe(), _describe(candidate), literal, False,
+                self._mismatch(path, node.describe(), _describe(candidate), literal,
                                candidate if isinstance(candidate, str) else None)
                 return
         if node.kind in ("StringType", "IntegerType"):
@@ -294,13 +298,13 @@ class TypeChecker:
         if fits:
             self.tally.checked.add(path)
         else:
-            self._mismatch(path, node.describe(), "null", [], False, None)
+            self._mismatch(path, node.describe(), "null", [], None)
 
     def _expect_kind(self, value: Any, kind: str, node: TypeNode, path: Path) -> None:
         if isinstance(value, Unknown) and value.kind == kind:
             self.tally.typed.add(path)
         else:
-            self._mismatch(path, node.describe(), _describe(value), [], False, None)
+            self._mismatch(path, node.describe(), _describe(value), [], None)
 
     def _mismatch(
         self,
@@ -308,10 +312,10 @@ class TypeChecker:
         expected: str,
         actual: str,
         literals: list[str],
-        error: bool,
         literal: str | None,
     ) -> None:
         prop = str(path[-1]) if path else "value"
+        error = path in self._strict
         suggestion = spelling_suggestion(literal, literals) if literal is not None else None
         hint = None if literal is None else f"'{literal}'"
         if suggestion is not None:

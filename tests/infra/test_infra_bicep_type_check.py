@@ -74,6 +74,8 @@ PROPERTIES = "  properties: {\n    tenantId: tenant().tenantId\n    sku: {\n    
          (8, "properties.sku.name", "BCP036", "warning")),
         (vault(PROPERTIES + "      name: 'standard'\n    }\n    enableSoftDelete: 'yes'\n  }\n"),
          (10, "properties.enableSoftDelete", "BCP036", "warning")),
+        # A wrong type for the system property "name" is an error.
+        (vault().replace("name: 'kv-probe'", "name: 42"), (2, "name", "BCP036", "error")),
         # A property Bicep knows for every resource, missing from this type's data (BCP187).
         (vault(extra="  kind: 'vault'\n"), (2, "kind", "BCP187", "warning")),
     ],
@@ -283,7 +285,9 @@ resource other 'Microsoft.Web/sites/config@2024-04-01' = {
     report = check(tmp_path, source)
     assert codes(report) == [
         (17, "properties.ftpState", "BCP089", "warning"),
-        (22, "name", "BCP088", "error"),  # Bicep suggests the nearest name, here appsettings
+        # A warning although name is a system property: Bicep does not block on it, in case its
+        # types lag the provider. It suggests the nearest name, here appsettings.
+        (22, "name", "BCP088", "warning"),
     ]
     assert 'Did you mean "ftpsState"?' in report.findings[0].message
     assert "'appsettings' | " in report.findings[1].message
@@ -330,3 +334,12 @@ def test_type_check_null_only_where_optional(tmp_path: Path) -> None:
         "    tenantId: null\n    enablePurgeProtection: null\n",
     )
     assert codes(check(tmp_path, source)) == [(5, "properties.tenantId", "BCP036", "warning")]
+
+
+def test_type_check_reports_a_property_written_twice(tmp_path: Path) -> None:
+    """pycep keeps the last of two equal keys; Bicep refuses both (BCP025), and so does this."""
+    source = vault().replace("  location: 'westeurope'\n", "  location: 'westeurope'\n" * 2)
+    source += "param on bool\nvar sku = on ? {\n  name: 'a'\n} : {\n  name: 'b'\n}\n"
+    report = check(tmp_path, source)
+    assert codes(report) == [(3, "location", "BCP025", "error"), (4, "location", "BCP025", "error")]
+    assert str(report.findings[0]).startswith("probe.bicep:3: kv location: BCP025 (error) ")
