@@ -134,8 +134,11 @@ class TypeChecker:
             elif spec.flags & FLAG_READ_ONLY:
                 self._read_only(key, spec, where, top, existing)
             elif spec.flags & FLAG_FALLBACK:
-                self._report(where, "BCP187", False, f'The property "{key}" does not exist in '
-                             "the resource or type definition, although it might still be valid.")
+                message = (
+                    f'The property "{key}" does not exist in the resource or type definition, '
+                    "although it might still be valid."
+                )
+                self._report(where, "BCP187", False, message)
             elif spec.type is not None:  # None: a Bicep keyword, whose value is a resource
                 if top and spec.flags & FLAG_SYSTEM:
                     self._strict.add(where)
@@ -148,9 +151,11 @@ class TypeChecker:
         if missing:
             system = any(properties[key].flags & FLAG_SYSTEM for key in missing)
             listed = ", ".join(f'"{key}"' for key in missing)
-            block = "resource" if top else "object"
-            self._report(path, "BCP035", top and system, f'The specified "{block}" declaration '
-                         f"is missing the following required properties: {listed}.")
+            message = (
+                f'The specified "{"resource" if top else "object"}" declaration is missing the '
+                f"following required properties: {listed}."
+            )
+            self._report(path, "BCP035", top and system, message)
 
     def check_discriminated(
         self,
@@ -174,9 +179,8 @@ class TypeChecker:
         choices = " | ".join(f"'{choice}'" for choice in sorted(variants))
         chosen = value.get(key)
         if key not in value:
-            self._report((*path, key), "BCP078", False,
-                         f'The property "{key}" requires a value of type "{choices}", '
-                         "but none was supplied.")
+            message = f'The property "{key}" requires a value of type "{choices}", but none was '
+            self._report((*path, key), "BCP078", False, message + "supplied.")
         elif isinstance(chosen, str) and chosen in variants:
             variant = variants[chosen]
             properties = {**node_properties(node.base_properties()), **object_properties(variant)}
@@ -185,7 +189,8 @@ class TypeChecker:
         elif isinstance(chosen, str):  # a warning even for "name": Bicep's types may lag the RP
             self._mismatch((*path, key), choices, f"'{chosen}'", sorted(variants), chosen)
         else:
-            self.tally.skipped.setdefault((*path, key), f"{key} chooses the body type: {chosen}")
+            text = chosen.text if isinstance(chosen, Unknown) else "a ?: of names"
+            self.tally.skipped.setdefault((*path, key), f"{key}, which picks the body: {text}")
 
     def _unknown_property(
         self,
