@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pycep import BicepParser
 from pycep.transformer import BicepElement
@@ -196,7 +196,8 @@ class Infra:
 
 def parse_bicep(path: Path) -> BicepFile:
     text = path.read_text(encoding="utf-8")
-    return BicepFile(path=path, text=text, doc=_parser().parse(text=text))
+    doc = cast(dict[str, Any], _parser().parse(text=text))  # pycep's TypedDict, read as a dict
+    return BicepFile(path=path, text=text, doc=doc)
 
 
 def load_infra(infra_dir: Path = INFRA_DIR, azure_yaml: Path | None = None) -> Infra:

@@ -7,6 +7,7 @@ broken-copy tests fail loudly instead of passing for the wrong reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,9 @@ class Mutation:
         path.write_text(text.replace(self.old, self.new), encoding="utf-8")
 
 
-def _m(file: str, old: str, new: str, contract: set[str], checkov: set[str] = frozenset()):
+def _m(
+    file: str, old: str, new: str, contract: Iterable[str], checkov: Iterable[str] = ()
+) -> Mutation:
     return Mutation(file, old, new, frozenset(contract), frozenset(checkov))
 
 
