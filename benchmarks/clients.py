@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from emulator.signalr.protocol import client_audience, issue_token
+from emulator.contracts import client_audience, issue_token
 
 from .wire import TAG, Codec
 

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -27,6 +26,8 @@ from .config import (
     load_stack_config,
     with_service_port,
 )
+from .errors import ConfigError as AnyConfigError
+from .serve import bind_sockets, stop_signals, url_host
 
 log = logging.getLogger("emulator")
 
@@ -78,42 +79,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def bind_sockets(address: str, port: int) -> list[socket.socket]:
-    """Listening sockets for every address of ``address``, all on one port (port 0 picks one)."""
-    sockets: list[socket.socket] = []
-    infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    for family, kind, proto, _, sockaddr in infos:
-        sock = socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        if sockets:  # same port on every address
-            sockaddr = (sockaddr[0], sockets[0].getsockname()[1], *sockaddr[2:])
-        try:
-            sock.bind(sockaddr)
-        except OSError as error:
-            sock.close()
-            if sockets and family == socket.AF_INET6:
-                continue  # no IPv6 loopback here: IPv4 alone will do
-            for opened in sockets:
-                opened.close()
-            raise OSError(f"cannot listen on {address}:{port}: {error.strerror}") from None
-        sock.listen(128)
-        sock.setblocking(False)
-        sockets.append(sock)
-    return sockets
-
-
-def url_host(bind: str) -> str:
-    if bind in ("", "0.0.0.0", "::"):
-        return "localhost"
-    return f"[{bind}]" if ":" in bind else bind
-
-
 async def serve(config: StackConfig, stop: asyncio.Event) -> None:
     from .functions import RUNTIME, HostConfig, load_host_json, route_prefix_of
     from .functions import make_app as make_host_app
-    from .signalr import ServiceConfig, UpstreamTemplate, load_settings
+    from .signalr import ServiceConfig, UpstreamTemplate, load_settings, stop_runner
     from .signalr import make_app as make_service_app
 
     runners: list[web.AppRunner] = []
@@ -190,7 +159,8 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
         # The service says goodbye to its clients first, while both servers still listen: each
         # disconnected event goes upstream to the host, whose functions may call the REST API.
         if service_runner is not None:
-            await service_runner.shutdown()
+            await stop_runner(service_runner)
+            runners.remove(service_runner)
         for runner in reversed(runners):
             await runner.cleanup()
         for sock in service_sockets + host_sockets:
@@ -221,17 +191,14 @@ def main(argv: list[str] | None = None) -> int:
 
     async def run() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await serve(config, stop)
+        with stop_signals(stop):
+            await serve(config, stop)
 
     from .functions import FunctionsHostError
-    from .signalr import ConfigError as ServiceConfigError
 
     try:
         asyncio.run(run())
-    except (FunctionsHostError, ServiceConfigError) as error:
+    except (FunctionsHostError, AnyConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except OSError as error:

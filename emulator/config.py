@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .functions import ConfigError as HostConfigError
-from .functions import HostSection, load_local_settings, merge_settings
-from .signalr import DEFAULT_ACCESS_KEY
-from .signalr.protocol import ConnectionString, InvalidConnectionString, parse_connection_string
+from .contracts import ConnectionString, parse_connection_string
+from .errors import ConfigError, InvalidConnectionString
+from .functions.config import HostSection, load_local_settings, merge_settings
+from .signalr.config import DEFAULT_ACCESS_KEY
 
 __all__ = [
     "CONNECTION_SETTING",
@@ -33,10 +33,6 @@ CONNECTION_SETTING = "AzureSignalRConnectionString"
 DEFAULT_SERVICE_PORT = 8888
 DEFAULT_HOST_PORT = 7071
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-
-
-class ConfigError(Exception):
-    """A setting cannot be used; the message names the file, the key and the value."""
 
 
 @dataclass(frozen=True)
@@ -113,10 +109,7 @@ def load_stack_config(
     values: dict[str, str] = {}
     host_section = HostSection()
     if settings_file is not None:
-        try:
-            values, host_section = load_local_settings(settings_file)
-        except HostConfigError as error:
-            raise ConfigError(str(error)) from None
+        values, host_section = load_local_settings(settings_file)
         log.info("Settings from %s", settings_file)
     settings = merge_settings(values, environ)
     raw = settings.get(CONNECTION_SETTING) or environ.get(CONNECTION_SETTING)

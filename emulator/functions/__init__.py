@@ -3,7 +3,8 @@
 Use :func:`make_app` with a :class:`HostConfig`, or ``python -m emulator.functions``.
 """
 
-from .app import RUNTIME, make_app
+from typing import TYPE_CHECKING, Any
+
 from .config import (
     HostConfig,
     HostSection,
@@ -25,6 +26,9 @@ from .errors import (
     WebhookError,
 )
 
+if TYPE_CHECKING:
+    from .app import RUNTIME, make_app
+
 __all__ = [
     "RUNTIME",
     "BindingError",
@@ -45,3 +49,12 @@ __all__ = [
     "merge_settings",
     "route_prefix_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``make_app`` and ``RUNTIME`` load aiohttp and the whole host: imported on first use."""
+    if name in ("RUNTIME", "make_app"):
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

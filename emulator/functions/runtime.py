@@ -14,12 +14,11 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from emulator.signalr.protocol import (
-    InvalidConnectionString,
+from ..contracts import (
     issue_token,
     parse_connection_string,
 )
-
+from ..errors import InvalidConnectionString
 from .config import HostConfig, load_host_json, route_prefix_of
 from .errors import (
     BindingError,

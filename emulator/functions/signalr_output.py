@@ -15,14 +15,13 @@ from urllib.parse import quote, urlsplit
 
 import jwt
 
-from emulator.signalr.protocol import (
+from ..contracts import (
     ConnectionString,
-    InvalidConnectionString,
     client_audience,
     issue_token,
     parse_connection_string,
 )
-
+from ..errors import InvalidConnectionString
 from .errors import OutputBindingError
 
 __all__ = [

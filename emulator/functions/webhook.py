@@ -16,8 +16,7 @@ from urllib.parse import parse_qsl
 
 import msgpack
 
-from emulator.signalr.protocol import verify_signature
-
+from ..contracts import verify_signature
 from .errors import IndexingError, WebhookError
 
 __all__ = [

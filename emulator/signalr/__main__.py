@@ -6,6 +6,7 @@ Prints the connection string to use (as Microsoft's emulator does) and the upstr
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -13,9 +14,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .app import make_app
-from .config import DEFAULT_ACCESS_KEY, ConfigError, ServiceConfig, UpstreamTemplate, load_settings
-from .protocol.connection_string import InvalidConnectionString, parse_connection_string
+from ..contracts.connection_string import parse_connection_string
+from ..errors import ConfigError, InvalidConnectionString
+from ..serve import bind_sockets, stop_signals
+from .app import make_app, stop_runner
+from .config import DEFAULT_ACCESS_KEY, ServiceConfig, UpstreamTemplate, load_settings
 
 __all__ = ["build_config", "main", "parse_args"]
 
@@ -86,11 +89,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"hub: {item.hub_pattern!r}, category: {item.category_pattern!r})")
     else:
         print("No upstream configured: client messages are not forwarded.")
-    # No aiohttp access log: its lines carry query strings, and access_token is a secret.
-    # The service logs each connection, upstream and REST call itself.
-    web.run_app(make_app(config), host=config.host, port=config.port, print=None,
-                access_log=None)
+    try:
+        asyncio.run(_serve(config))
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+async def _serve(config: ServiceConfig) -> None:
+    """Listen until SIGINT or SIGTERM, then stop with the clients closed first."""
+    stop = asyncio.Event()
+    with stop_signals(stop):
+        sockets = bind_sockets(config.host, config.port)
+        # No aiohttp access log: its lines carry query strings, and access_token is a secret.
+        # The service logs each connection, upstream and REST call itself.
+        runner = web.AppRunner(make_app(config), handle_signals=False, access_log=None)
+        await runner.setup()
+        try:
+            for sock in sockets:
+                await web.SockSite(runner, sock).start()
+            logging.getLogger("emulator.signalr").info(
+                "listening on http://%s:%d", config.host, sockets[0].getsockname()[1])
+            await stop.wait()
+        finally:
+            await stop_runner(runner)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,17 @@
 """``make_app(config)``: the local Azure SignalR Service as an aiohttp Application.
 
-Run it with ``AppRunner`` + ``SockSite``/``TCPSite``. On shutdown every client gets a Close
-message and its transport is closed, connection tasks are cancelled, and the upstream
-ClientSession is closed.
+Shutdown, in the order the app owns:
+
+1. ``on_shutdown``: new clients get 503; every client gets a Close (reconnect allowed) and its
+   transport ends (bounded); each registered connection's ``disconnected`` event goes upstream.
+2. cleanup: the ``disconnected`` calls still in flight are waited for (bounded), every task of
+   the service is ended, then the upstream ClientSession is closed.
+
+With a plain ``runner.cleanup()`` aiohttp has stopped listening and closed idle keep-alive
+connections before step 1, so functions that answer a ``disconnected`` event by calling the
+REST API fail at once (nobody is connected any more to receive what they send); nothing waits
+for them. :func:`stop_runner` runs step 1 while the service still listens, so those calls
+succeed; the command-line entry points stop that way.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from .middlewares import add_cors_headers, cors_middleware, error_middleware
 from .rest import MAX_BODY_SIZE, rest_routes
 from .service import SignalRService
 
-__all__ = ["SERVICE_KEY", "make_app"]
+__all__ = ["SERVICE_KEY", "make_app", "stop_runner"]
 
 
 def make_app(config: ServiceConfig, *, service: SignalRService | None = None) -> web.Application:
@@ -29,18 +38,30 @@ def make_app(config: ServiceConfig, *, service: SignalRService | None = None) ->
     app.add_routes(client_routes())
     app.add_routes(rest_routes())
     app.on_response_prepare.append(add_cors_headers)
-    app.cleanup_ctx.append(_upstream_session)
-    app.on_shutdown.append(_close_connections)
+    app.cleanup_ctx.append(_lifetime)
+    app.on_shutdown.append(_close_clients)
     return app
 
 
-async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
+async def stop_runner(runner: web.AppRunner) -> None:
+    """Stop a runner of this app the graceful way: clients closed while it still listens."""
+    await runner.shutdown()  # on_shutdown hooks, sites still listening
+    app = runner.app
+    if SERVICE_KEY in app:
+        await app[SERVICE_KEY].dispatcher.wait_disconnects(5.0)
+    await runner.cleanup()
+
+
+async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     service = app[SERVICE_KEY]
-    await service.upstream.start()
+    await service.dispatcher.client.start()
     log.info("SignalR service ready (%d upstream template(s))", len(service.config.upstream))
     yield
-    await service.upstream.close()
+    await service.stop()
+    await service.dispatcher.client.close()
 
 
-async def _close_connections(app: web.Application) -> None:
-    await app[SERVICE_KEY].shutdown()
+async def _close_clients(app: web.Application) -> None:
+    service = app[SERVICE_KEY]
+    if not service.stopping:
+        await service.close_all()

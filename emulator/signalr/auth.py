@@ -7,9 +7,9 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from .log import log, warn_once
-from .protocol.errors import AuthError
-from .protocol.tokens import InvalidToken, client_audience_matches, verify_token
+from ..contracts.tokens import client_audience_matches, verify_token
+from ..errors import AuthError, InvalidToken
+from .log import OnceLog, log
 
 __all__ = ["bearer_token", "check_client_token", "query_items"]
 
@@ -34,7 +34,7 @@ def bearer_token(request: web.Request) -> str | None:
 
 
 def check_client_token(request: web.Request, hub: str, keys: tuple[str, ...],
-                       now: float) -> dict[str, Any]:
+                       now: float, refusals: OnceLog) -> dict[str, Any]:
     """The claims of a valid client token for ``hub``, or AuthError (401) with a short reason."""
     try:
         return verify_token(
@@ -42,5 +42,5 @@ def check_client_token(request: web.Request, hub: str, keys: tuple[str, ...],
             audience_ok=lambda aud: client_audience_matches(aud, hub),
         )
     except InvalidToken as exc:
-        warn_once(log, str(exc), "refused %s %s: %s", request.method, request.path, exc)
+        refusals.warning(log, str(exc), "refused %s %s: %s", request.method, request.path, exc)
         raise AuthError(str(exc)) from None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..errors import BadRequest, Conflict, NotFound
 from .auth import check_client_token, query_items
 from .log import log
-from .protocol.errors import BadRequest, Conflict, NotFound
 from .protocol.negotiate import (
     build_negotiate_response,
     lowered_query,
@@ -43,7 +43,7 @@ def hub_from_query(query: dict[str, list[str]]) -> str:
 def _refuse_while_stopping(service: SignalRService) -> None:
     """503 once shutdown has begun: a client told "reconnect" must not land on the service
     that is going away, but retry until the next one listens."""
-    if service.shutting_down:
+    if service.stopping:
         raise web.HTTPServiceUnavailable(text="The service is shutting down.")
 
 
@@ -52,7 +52,8 @@ async def negotiate(request: web.Request) -> web.Response:
     _refuse_while_stopping(service)
     query = lowered_query(query_items(request))
     hub = hub_from_query(query)
-    check_client_token(request, hub, service.config.access_keys, service.clock())
+    check_client_token(request, hub, service.config.access_keys, service.clock(),
+                       service.refusals)
     version = negotiate_version(query)
     stateful = (single_query_value(query, "usestatefulreconnect") or "").lower() == "true"
     entry = service.negotiate(hub, version=version, stateful=stateful)
@@ -71,26 +72,27 @@ async def connect(request: web.Request) -> web.StreamResponse:
     query = lowered_query(query_items(request))
     hub = hub_from_query(query)
     token = single_query_value(query, "id")
-    claims = check_client_token(request, hub, service.config.access_keys, service.clock())
+    claims = check_client_token(request, hub, service.config.access_keys, service.clock(),
+                                service.refusals)
     if request.headers.get("Upgrade", "").lower() == "websocket":
         if request.method != "GET":
             raise BadRequest("a WebSocket upgrade must be a GET")
-        existing = service.active_tokens.get(token) if token is not None else None
-        if (existing is not None and existing.buffer is not None
+        existing = service.registry.get(token)
+        if (existing is not None and existing.core.buffer is not None
                 and existing.hub.lower() == hub.lower() and not existing.finished.is_set()
-                and (existing.detached or not existing.transport_alive())):
-            # Stateful reconnect: the same id on a new socket, once the old one is gone (§7.3).
+                and (existing.attachment is None or existing.attachment.is_gone())):
+            # Stateful reconnect: the same id on a new socket, once the old one is gone.
             return await handle_websocket(request, service, existing, reattach=True)
         pending = service.claim(token, hub) if token is not None else None
-        connection = service.open_connection(
+        session = service.open_session(
             hub=hub, transport="WebSockets", claims=claims, client_query=request.query_string,
             pending=pending,
         )
         del query, claims, pending  # not kept alive by this frame for the socket's lifetime
-        return await handle_websocket(request, service, connection)
+        return await handle_websocket(request, service, session)
     if token is None:
         raise BadRequest("the 'id' query parameter is required")
-    active = service.active_tokens.get(token)
+    active = service.registry.get(token)
     if active is not None and active.hub.lower() != hub.lower():
         raise NotFound("no connection with this id in this hub")
     method = request.method
@@ -98,21 +100,21 @@ async def connect(request: web.Request) -> web.StreamResponse:
         if "text/event-stream" in request.headers.get("Accept", ""):
             if active is not None:
                 raise Conflict("a transport is already attached to this connection")
-            connection = service.open_connection(
+            session = service.open_session(
                 hub=hub, transport="ServerSentEvents", claims=claims,
                 client_query=request.query_string, pending=service.claim(token, hub),
                 transfer_formats=("Text",),
             )
-            return await handle_sse(request, service, connection)
+            return await handle_sse(request, service, session)
         if active is None:
-            connection = service.open_connection(
+            session = service.open_session(
                 hub=hub, transport="LongPolling", claims=claims,
                 client_query=request.query_string, pending=service.claim(token, hub),
             )
-            return start_long_polling(service, connection)
+            return start_long_polling(session)
         if active.transport != "LongPolling":
             raise Conflict("a transport is already attached to this connection")
-        return await handle_poll(request, service, active)
+        return await handle_poll(service, active)
     if active is None or active.finished.is_set():
         raise NotFound("no connection with this id (unknown, expired or closed)")
     if method == "POST":

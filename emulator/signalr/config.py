@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..errors import ConfigError
+from .protocol.connection import SessionLimits
 from .protocol.upstream import UpstreamTemplate
 
 __all__ = [
@@ -32,10 +35,6 @@ __all__ = [
 
 DEFAULT_ACCESS_KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
 """The fixed development key of Microsoft's emulator (signalr-service.md §1)."""
-
-
-class ConfigError(ValueError):
-    """A settings file or value cannot be used; the message names the file, key and value."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +75,19 @@ class ServiceConfig:
     @property
     def primary_key(self) -> str:
         return self.access_keys[0]
+
+    @cached_property
+    def limits(self) -> SessionLimits:
+        """The timers and bounds every connection's core applies (one shared instance)."""
+        return SessionLimits(
+            max_message_size=self.max_message_size, max_queued=self.send_queue_size,
+            handshake_timeout=self.handshake_timeout,
+            keep_alive_interval=self.keep_alive_interval, client_timeout=self.client_timeout,
+            reconnect_grace=self.reconnect_grace,
+        )
+
+    def limits_with(self, **changes: float) -> SessionLimits:
+        return replace(self.limits, **changes)
 
 
 def _lower_keys(obj: Mapping[str, Any]) -> dict[str, Any]:

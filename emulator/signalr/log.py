@@ -11,12 +11,12 @@ import logging
 
 __all__ = [
     "MAX_DEBUG_BYTES",
+    "OnceLog",
     "log",
     "preview",
     "rest_log",
     "transport_log",
     "upstream_log",
-    "warn_once",
 ]
 
 log = logging.getLogger("emulator.signalr")
@@ -33,17 +33,22 @@ def preview(data: bytes) -> str:
     return text + ("…" if len(data) > MAX_DEBUG_BYTES else "")
 
 
-_warned: set[tuple[str, str]] = set()
-_MAX_WARNED = 1000
+class OnceLog:
+    """WARNING the first time a key is seen, INFO afterwards, so that hostile traffic (a flood
+    of bad tokens, say) cannot flood the log at WARNING. One per service: a fresh service
+    warns afresh."""
 
+    __slots__ = ("_seen",)
+    MAX_KEYS = 1000
 
-def warn_once(logger: logging.Logger, key: str, message: str, *args: object) -> None:
-    """WARNING the first time ``key`` is seen on ``logger``, INFO afterwards, so that hostile
-    traffic (say, a flood of bad tokens) cannot flood the log at WARNING."""
-    marker = (logger.name, key)
-    if marker in _warned:
-        logger.info(message, *args)
-        return
-    if len(_warned) < _MAX_WARNED:
-        _warned.add(marker)
-    logger.warning(message, *args)
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+
+    def warning(self, logger: logging.Logger, key: str, message: str, *args: object) -> None:
+        marker = (logger.name, key)
+        if marker in self._seen:
+            logger.info(message, *args)
+            return
+        if len(self._seen) < self.MAX_KEYS:
+            self._seen.add(marker)
+        logger.warning(message, *args)

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from ..errors import NotFound, SignalRError
 from .log import log
-from .protocol.errors import NotFound, SignalRError
 
 __all__ = ["add_cors_headers", "cors_middleware", "error_middleware"]
 

@@ -14,11 +14,18 @@ from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 
+from ..contracts.messages import Invocation
+from ..contracts.tokens import (
+    client_audience,
+    issue_token,
+    rest_audience_matches,
+    verify_token,
+)
+from ..errors import AuthError, InvalidToken, NotFound, SignalRError
 from .auth import bearer_token
 from .client_api import SERVICE_KEY
-from .log import rest_log, warn_once
-from .protocol.errors import AuthError, NotFound, SignalRError
-from .protocol.messages import Invocation
+from .log import rest_log
+from .protocol.connection import CloseReason
 from .protocol.negotiate import lowered_query
 from .protocol.payload import (
     check_connection_id,
@@ -28,14 +35,9 @@ from .protocol.payload import (
     parse_payload,
     parse_ttl,
 )
-from .protocol.tokens import (
-    InvalidToken,
-    client_audience,
-    issue_token,
-    rest_audience_matches,
-    verify_token,
-)
+from .sender import fan_out
 from .service import SignalRService
+from .session import Session
 
 __all__ = ["MAX_BODY_SIZE", "ROUTES", "rest_routes"]
 
@@ -82,7 +84,8 @@ def _authenticate(request: web.Request, service: SignalRService) -> None:
             audience_ok=lambda aud: any(rest_audience_matches(aud, p) for p in paths),
         )
     except InvalidToken as exc:
-        warn_once(rest_log, str(exc), "refused %s %s: %s", request.method, request.path, exc)
+        service.refusals.warning(rest_log, str(exc), "refused %s %s: %s", request.method,
+                                 request.path, exc)
         raise AuthError(str(exc)) from None
 
 
@@ -91,32 +94,34 @@ def _authenticate(request: web.Request, service: SignalRService) -> None:
 async def broadcast(call: RestCall) -> None:
     message, encoded = await call.message()
     service = call.service
-    service.send(service.state.connections(call.hub, excluded=call.excluded), message, encoded)
+    fan_out(service.state.connections(call.hub, excluded=call.excluded), message, encoded,
+            refusals=call.service.refusals)
 
 
 async def send_to_user(call: RestCall) -> None:
     message, encoded = await call.message()
     service = call.service
-    service.send(service.state.user_connections(call.hub, call.user), message, encoded)
+    fan_out(service.state.user_connections(call.hub, call.user), message, encoded,
+            refusals=call.service.refusals)
 
 
 async def send_to_connection(call: RestCall) -> None:
     message, encoded = await call.message()
     connection = call.service.state.get_connection(call.hub, call.connection_id)
     if connection is not None:
-        call.service.send([connection], message, encoded)
+        fan_out([connection], message, encoded, refusals=call.service.refusals)
 
 
 async def send_to_group(call: RestCall) -> None:
     message, encoded = await call.message()
     service = call.service
-    service.send(service.state.group_connections(call.hub, call.group, excluded=call.excluded),
-                 message, encoded)
+    fan_out(service.state.group_connections(call.hub, call.group, excluded=call.excluded),
+            message, encoded, refusals=service.refusals)
 
 
-def _close(connections: list[Any], reason: str | None) -> None:
-    for connection in connections:
-        connection.close(reason, allow_reconnect=True)
+def _close(sessions: list[Session], reason: str | None) -> None:
+    for session in sessions:
+        session.close(CloseReason.CLOSED_BY_SERVER, reason, allow_reconnect=True)
 
 
 async def close_all(call: RestCall) -> None:

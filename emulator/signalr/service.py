@@ -1,7 +1,9 @@
-"""The service itself: negotiate entries, live connections, upstream dispatch and sends.
+"""The service: sessions in, events out. It ties the registry (negotiate, claim, attach), the hub
+state (who is where), the dispatcher (upstream) and the liveness sweep together.
 
-Transports call :meth:`SignalRService.receive` with what a client sent; the REST API calls the
-``send_*`` methods. Everything here runs on one event loop; hub bookkeeping is in ``hub.py``.
+Transports call :meth:`SignalRService.receive` with what a client sent and
+:meth:`SignalRService.finish` when they end; the REST API sends with :func:`sender.fan_out`.
+Everything runs on one event loop.
 """
 
 from __future__ import annotations
@@ -12,53 +14,36 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from ..contracts.messages import Invocation, StreamInvocation
+from ..contracts.protocols import PROTOCOLS
+from ..contracts.tokens import user_id_from_claims
+from ..contracts.upstream import format_claims
 from .config import ServiceConfig
-from .connection import ClientConnection
+from .dispatcher import Dispatcher
 from .hub import HubState
-from .log import log, preview, transport_log, upstream_log, warn_once
-from .protocol.codec import HubProtocol
-from .protocol.connection import ConnectionFailed, HandshakeCompleted, HubConnection
-from .protocol.errors import Conflict, NotFound, ProtocolError, UpstreamError
-from .protocol.handshake import PROTOCOLS
-from .protocol.messages import Ack, HubMessage, Invocation, Sequence, StreamInvocation
-from .protocol.stateful import MessageBuffer, is_tracked
-from .protocol.tokens import user_id_from_claims
-from .protocol.upstream import (
-    CONNECTIONS,
-    MESSAGES,
-    build_upstream_headers,
-    completion_for_failure,
-    completion_for_response,
-    connected_body,
-    disconnected_body,
-    expand_url,
-    find_template,
-    invocation_body,
+from .log import OnceLog, log, preview, transport_log
+from .protocol.connection import (
+    CloseReason,
+    ConnectionFailed,
+    Event,
+    HandshakeCompleted,
+    HubConnection,
 )
-from .upstream_client import UpstreamClient
+from .protocol.upstream import completion_for_failure
+from .registry import PendingConnection, Registry
+from .session import Session
 
-__all__ = ["PendingConnection", "SignalRService", "handshake_timeout"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class PendingConnection:
-    """A negotiate answer waiting for its connect."""
-
-    connection_id: str
-    connection_token: str
-    hub: str
-    created: float
-    stateful: bool = False
-
+__all__ = ["MAX_HANDSHAKE_TIMEOUT", "SignalRService", "handshake_timeout"]
 
 MAX_HANDSHAKE_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = 5.0
+"""Seconds shutdown waits for transports to end and for ``disconnected`` calls."""
 
 
 def handshake_timeout(claims: Mapping[str, Any], default: float) -> float:
-    """``asrs.s.cht`` (seconds, at most 30) overrides the default (signalr-service.md §3.2)."""
+    """``asrs.s.cht`` (seconds, at most 30) overrides the default (docs/signalr-service.md)."""
     value = claims.get("asrs.s.cht")
     try:
         seconds = float(value) if value is not None else None
@@ -75,49 +60,32 @@ class SignalRService:
         config: ServiceConfig,
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         new_id: Callable[[], str] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
-        self.new_id = new_id or (lambda: secrets.token_urlsafe(16))
-        self.state: HubState[ClientConnection] = HubState()
-        self.pending: dict[str, PendingConnection] = {}
-        self.active_tokens: dict[str, ClientConnection] = {}
-        self.upstream = UpstreamClient(timeout=config.upstream_timeout)
-        self.connection_tasks: set[asyncio.Task[Any]] = set()
-        self.disconnects: set[asyncio.Future[None]] = set()
-        """One future per ``disconnected`` upstream call in flight; shutdown waits for them."""
-        self.shutting_down = False
+        """Wall-clock seconds: token lifetimes, negotiate expiry, user-group TTLs."""
+        self.monotonic = monotonic
+        """Seconds for the connection timers (the event loop's clock by default)."""
+        self.registry = Registry(negotiate_ttl=config.negotiate_ttl,
+                                 new_id=new_id or (lambda: secrets.token_urlsafe(16)))
+        self.state: HubState[Session] = HubState()
+        self.dispatcher = Dispatcher(config)
+        self.refusals = OnceLog()
+        self.stopping = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- negotiate and connect ----------------------------------------------------------------
 
     def negotiate(self, hub: str, *, version: int, stateful: bool = False) -> PendingConnection:
-        now = self.clock()
-        self._expire_pending(now)
-        connection_id = self.new_id()
-        token = self.new_id() + self.new_id() if version >= 1 else connection_id
-        entry = PendingConnection(connection_id=connection_id, connection_token=token, hub=hub,
-                                  created=now, stateful=stateful)
-        self.pending[token] = entry
-        return entry
+        return self.registry.negotiate(hub, version=version, stateful=stateful, now=self.clock())
 
     def claim(self, token: str, hub: str) -> PendingConnection:
-        """The negotiate entry for ``id=token``: 409 if in use, 404 if unknown or expired."""
-        if token in self.active_tokens:
-            raise Conflict("a transport is already attached to this connection")
-        entry = self.pending.pop(token, None)
-        if entry is None or self.clock() - entry.created > self.config.negotiate_ttl:
-            raise NotFound("no connection with this id (unknown, expired or closed)")
-        if entry.hub.lower() != hub.lower():
-            raise NotFound("no connection with this id in this hub")
-        return entry
+        return self.registry.claim(token, hub, self.clock())
 
-    def _expire_pending(self, now: float) -> None:
-        ttl = self.config.negotiate_ttl
-        for token in [t for t, e in self.pending.items() if now - e.created > ttl]:
-            del self.pending[token]
-
-    def open_connection(
+    def open_session(
         self,
         *,
         hub: str,
@@ -126,244 +94,188 @@ class SignalRService:
         client_query: str,
         pending: PendingConnection | None = None,
         transfer_formats: Iterable[str] = ("Text", "Binary"),
-    ) -> ClientConnection:
-        connection_id = pending.connection_id if pending else self.new_id()
-        token = pending.connection_token if pending else connection_id
-        core = HubConnection(protocols=PROTOCOLS, transfer_formats=transfer_formats,
-                             max_message_size=self.config.max_message_size)
-        connection = ClientConnection(
-            connection_id=connection_id, connection_token=token, hub=hub, transport=transport,
-            claims=claims, user_id=user_id_from_claims(claims), client_query=client_query,
-            core=core, queue_size=self.config.send_queue_size,
+    ) -> Session:
+        """A new session in the handshake state; registered by its token."""
+        connection_id = pending.connection_id if pending else self.registry.new_id()
+        limits = self.config.limits
+        cht = handshake_timeout(claims, limits.handshake_timeout)
+        if cht != limits.handshake_timeout:
+            limits = self.config.limits_with(handshake_timeout=cht)
+        core = HubConnection(
+            now=self.monotonic(), limits=limits, protocols=PROTOCOLS,
+            transfer_formats=transfer_formats,
+            # Buffering is for WebSockets only (docs/signalr-protocol.md, "Stateful reconnect").
+            stateful_requested=bool(pending and pending.stateful) and transport == "WebSockets",
+            sends_pings=transport != "LongPolling",
         )
-        connection.stateful_requested = bool(pending and pending.stateful)
-        connection.handshake_timeout = handshake_timeout(claims, self.config.handshake_timeout)
-        self.active_tokens[token] = connection
-        return connection
+        session = Session(
+            connection_id=connection_id,
+            connection_token=pending.connection_token if pending else connection_id,
+            hub=hub, transport=transport, user_id=user_id_from_claims(claims),
+            claims_header=format_claims(claims) if claims else "",
+            client_query=client_query, core=core, refusals=self.refusals,
+        )
+        self.registry.add(session)
+        self._start_sweeper()
+        return session
 
     # -- receiving ----------------------------------------------------------------------------
 
-    async def receive(self, connection: ClientConnection, data: bytes) -> None:
+    async def receive(self, session: Session, data: bytes) -> None:
         """Feed client bytes; handle each event in order (upstream calls are awaited)."""
         if transport_log.isEnabledFor(logging.DEBUG):
-            transport_log.debug("< %s %s", connection.connection_id, preview(data))
-        async with connection.lock:
-            connection.core.receive_data(data)
-            for event in connection.core.events_received():
-                connection.flush()
-                buffer = connection.buffer
-                if buffer is not None:
-                    if is_tracked(event) and not buffer.accept_incoming():
-                        continue  # a duplicate replayed after a reattach
-                    if isinstance(event, Ack):
-                        buffer.ack(event.sequence_id)
-                    elif isinstance(event, Sequence):
-                        try:
-                            buffer.rewind_incoming(event.sequence_id)
-                        except ProtocolError as exc:
-                            connection.close(str(exc))
-                            break
-                await self._handle_event(connection, event)
-            connection.flush()
+            transport_log.debug("< %s %s", session.connection_id, preview(data))
+        core = session.core
+        async with session.lock:
+            # The client is not silent while its messages are handled: an upstream call may
+            # take longer than the client timeout, and its pings wait until we read again.
+            core.hold()
+            try:
+                core.receive_data(data, self.monotonic())
+                for event in core.events_received():
+                    session.wake()  # the handshake answer goes out before the upstream call
+                    await self._handle(session, event)
+            finally:
+                core.release(self.monotonic())
+                session.wake()
 
-    async def _handle_event(self, connection: ClientConnection, event: Any) -> None:
+    async def _handle(self, session: Session, event: Event) -> None:
         if isinstance(event, HandshakeCompleted):
-            await self._on_connected(connection, event)
+            self.state.add_connection(session.hub, session, now=self.clock())
+            session.registered = True
+            log.info("connection %s opened on hub %s (%s, %s v%d%s, user %s)",
+                     session.connection_id, session.hub, session.transport, event.protocol,
+                     event.version, ", stateful" if event.stateful else "",
+                     session.user_id or "-")
+            await self.dispatcher.connected(session)
         elif isinstance(event, ConnectionFailed):
-            transport_log.warning("closing connection %s: %s", connection.connection_id,
+            self.refusals.warning(transport_log, f"protocol:{type(event.error).__name__}",
+                                  "closing connection %s: %s", session.connection_id,
                                   event.error)
-            connection.close_error = event.error
         elif isinstance(event, Invocation):
-            await self._forward_invocation(connection, event)
+            await self.dispatcher.invocation(session, event)
         elif isinstance(event, StreamInvocation):
-            # Streaming is not available in serverless mode (signalr-service.md §5.4); answer so
-            # that the caller's stream ends instead of hanging.
-            protocol = connection.protocol
+            # Streaming is not available in serverless mode; answer so that the caller's
+            # stream ends instead of hanging.
+            protocol = session.core.protocol
             assert protocol is not None
-            connection.push_tracked(completion_for_failure(
+            session.send_data(completion_for_failure(
                 event.invocation_id, "stream invocations are not supported in serverless mode.",
                 protocol))
-        # Ping resets the client timeout (the transport saw traffic); Close moved the core to
-        # CLOSED; StreamItem, Completion, CancelInvocation, Ack and Sequence are ignored.
-
-    async def _on_connected(self, connection: ClientConnection, event: HandshakeCompleted) -> None:
-        connection.flush()
-        if (connection.stateful_requested and connection.transport == "WebSockets"
-                and event.version >= 2):
-            # signalr-protocol.md §7.1: buffering only with a version 2 handshake on WebSockets.
-            connection.buffer = MessageBuffer(self.config.send_queue_size)
-        self.state.add_connection(connection.hub, connection, now=self.clock())
-        connection.registered = True
-        log.info("connection %s opened on hub %s (%s, %s v%d, user %s)",
-                 connection.connection_id, connection.hub, connection.transport,
-                 event.protocol, event.version, connection.user_id or "-")
-        # A notification: failures are logged, never fatal (EM only logs, signalr-service.md §5.8).
-        with contextlib.suppress(UpstreamError):
-            await self._call_upstream(connection, CONNECTIONS, "connected", connected_body(),
-                                      "application/json")
-
-    async def _forward_invocation(self, connection: ClientConnection, message: Invocation) -> None:
-        protocol = connection.protocol
-        assert protocol is not None
-        invocation_id = message.invocation_id
-        body = invocation_body(message, protocol)
-        try:
-            result = await self._call_upstream(connection, MESSAGES, message.target, body,
-                                               protocol.content_type)
-        except UpstreamError as exc:
-            if invocation_id is not None:
-                connection.push_tracked(
-                    completion_for_failure(invocation_id, f"error: {exc}.", protocol))
-            return
-        if invocation_id is None:
-            return
-        if result is None:
-            connection.push_tracked(completion_for_failure(
-                invocation_id, "no upstream is configured for this event.", protocol))
-            return
-        status, payload = result
-        data = completion_for_response(invocation_id, status, payload, protocol)
-        count = len(protocol.decode(data)) if connection.buffer is not None else 1
-        connection.push_tracked(data, count)
-
-    async def _call_upstream(
-        self, connection: ClientConnection, category: str, event: str, body: bytes,
-        content_type: str,
-    ) -> tuple[int, bytes] | None:
-        """POST to the first matching template; None when none matches. Raises UpstreamError."""
-        template = find_template(self.config.upstream, connection.hub, category, event)
-        if template is None:
-            upstream_log.info("no upstream template matches hub %s, %s %s; not sent",
-                              connection.hub, category, event)
-            return None
-        url = expand_url(template.url_template, connection.hub, category, event)
-        headers = build_upstream_headers(
-            connection_id=connection.connection_id, hub=connection.hub, category=category,
-            event=event, keys=self.config.access_keys, content_type=content_type,
-            user_id=connection.user_id, claims_header=connection.claims_header,
-            client_query=connection.client_query,
-        )
-        return await self.upstream.post(url, body, headers)
+        # A Close moved the core to CLOSED; StreamItem, Completion and CancelInvocation mean
+        # nothing in serverless mode and are ignored.
 
     # -- ending -------------------------------------------------------------------------------
 
-    async def finish(self, connection: ClientConnection) -> None:
-        """The transport has ended: notify upstream, then forget the connection."""
-        if connection.finished.is_set():
+    async def finish(self, session: Session) -> None:
+        """The session is over: forget it, then send ``disconnected`` upstream."""
+        if session.finished.is_set():
             return
-        connection.finished.set()
-        grace = connection.grace_task
-        if grace is not None and grace is not asyncio.current_task():
-            grace.cancel()
-        self.active_tokens.pop(connection.connection_token, None)
-        connection.outbox.close()
-        if not connection.registered:
+        session.finished.set()
+        core = session.core
+        core.abort(CloseReason.CLIENT_GONE)  # no-op when it is closed already
+        self.registry.discard(session)
+        session.abort_transport()
+        session.attachment = None
+        if not session.registered:
             return
-        error = connection.close_error
-        log.info("connection %s closed on hub %s%s", connection.connection_id, connection.hub,
+        error = core.error
+        log.info("connection %s closed on hub %s%s", session.connection_id, session.hub,
                  f" ({error})" if error else "")
-        notified = asyncio.get_running_loop().create_future()
-        self.disconnects.add(notified)
         try:
-            await self._call_upstream(connection, CONNECTIONS, "disconnected",
-                                      disconnected_body(error), "application/json")
-        except UpstreamError:
-            pass
+            await self.dispatcher.disconnected(session, error)
         finally:
-            self.state.remove_connection(connection.hub, connection.connection_id)
-            self.disconnects.discard(notified)
-            notified.set_result(None)
+            self.state.remove_connection(session.hub, session.connection_id)
 
-    async def shutdown(self, timeout: float = 5.0) -> None:
-        """Close every client with a Close message and wait (bounded) for transports to end."""
-        self.shutting_down = True
-        connections = list(self.active_tokens.values())
-        for connection in connections:
-            connection.close("Service is shutting down.", allow_reconnect=True)
-        # A long-polling client collects its Close with the pending poll (if any); no later
-        # poll is waited for.
-        await asyncio.gather(*(self.finish(c) for c in connections
-                               if c.transport == "LongPolling" or c.detached))
-        waits = [asyncio.ensure_future(c.finished.wait()) for c in connections]
-        if waits:
-            _, pending = await asyncio.wait(waits, timeout=timeout)
-            for task in pending:
-                task.cancel()
-        for connection in connections:
-            if not connection.finished.is_set():
-                connection.abort("Service is shutting down.")
-        if self.disconnects:  # the disconnected events still on their way upstream
-            await asyncio.wait(list(self.disconnects), timeout=timeout)
-        for task in list(self.connection_tasks):
-            task.cancel()
-        self.pending.clear()
+    def finish_soon(self, session: Session) -> None:
+        self._spawn(self.finish(session))
 
-    # -- sending (REST) -----------------------------------------------------------------------
-
-    def send(self, connections: Iterable[ClientConnection], message: HubMessage,
-             encoded: Mapping[str, bytes] | None = None) -> int:
-        """Queue ``message`` for each open connection, encoded once per protocol.
-
-        ``encoded`` holds framings supplied ready-made (by protocol name); they are used as is.
-        """
-        encoded = dict(encoded or {})
-        count = 0
-        for connection in connections:
-            protocol: HubProtocol | None = connection.protocol
-            if protocol is None or not connection.is_open:
-                continue
-            data = encoded.get(protocol.name)
-            if data is None:
-                try:
-                    data = protocol.encode(message)
-                except (TypeError, ValueError, OverflowError) as exc:
-                    # e.g. bytes from a MessagePack REST body have no JSON form.
-                    warn_once(log, f"encode:{protocol.name}",
-                              "cannot encode a message for %s clients (%s); not sent to them",
-                              protocol.name, type(exc).__name__)
-                    data = b""
-                encoded[protocol.name] = data
-            if not data:
-                continue
-            if connection.push_tracked(data):
-                count += 1
-        return count
-
-    # -- stateful reconnect -------------------------------------------------------------------
-
-    def detach(self, connection: ClientConnection) -> None:
-        """The WebSocket dropped uncleanly: keep everything for ``reconnect_grace`` seconds."""
-        connection.detached = True
-        connection.outbox.drain()
+    def transport_lost(self, session: Session, *, clean: bool) -> bool:
+        """A transport ended; True when the session detached and waits for a reattach."""
+        core = session.core
+        core.transport_lost(self.monotonic(), clean=clean or self.stopping)
+        session.attachment = None
+        if core.is_closed:
+            return False
         log.info("connection %s lost its transport; waiting %.0f s for a reattach",
-                 connection.connection_id, self.config.reconnect_grace)
+                 session.connection_id, core.limits.reconnect_grace)
+        return True
 
-        async def expire() -> None:
-            await asyncio.sleep(self.config.reconnect_grace)
-            connection.close_error = connection.close_error or "The client did not reconnect."
-            connection.outbox.close()
-            await self.finish(connection)
+    async def close_all(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
+        """Stop taking clients, send every client a Close (reconnect allowed) and wait, bounded,
+        for their transports to end. Their ``disconnected`` calls go upstream meanwhile."""
+        self.stopping = True
+        sessions = self.registry.sessions()
+        for session in sessions:
+            session.close(CloseReason.SHUTTING_DOWN, allow_reconnect=True)
+        # Long polling collects its Close with the pending poll, if any; no later poll is
+        # waited for. A detached session has no transport to wait for.
+        for session in sessions:
+            if session.transport == "LongPolling" or session.attachment is None:
+                self.finish_soon(session)
+        waits = [asyncio.ensure_future(s.finished.wait()) for s in sessions]
+        if waits:
+            _, late = await asyncio.wait(waits, timeout=timeout)
+            for task in late:
+                task.cancel()
+        for session in sessions:
+            if not session.finished.is_set():
+                self.finish_soon(session)  # its transport did not end in time
+        self.registry.clear_pending()
 
-        connection.grace_task = asyncio.ensure_future(expire())
-        self.connection_tasks.add(connection.grace_task)
-        connection.grace_task.add_done_callback(self.connection_tasks.discard)
+    async def stop(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
+        """After :meth:`close_all`: wait for the ``disconnected`` calls, end every task."""
+        await asyncio.sleep(0)  # let the last finish() calls start their upstream requests
+        await self.dispatcher.wait_disconnects(timeout)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
-    def reattach(self, connection: ClientConnection) -> None:
-        """A new WebSocket for a detached connection: Sequence, then replay (§7.3)."""
-        if connection.grace_task is not None:
-            connection.grace_task.cancel()
-            connection.grace_task = None
-        connection.attach_generation += 1
-        if connection.writer_task is not None:
-            connection.writer_task.cancel()  # the old socket's writer must not take messages
-            connection.writer_task = None
-        connection.detached = False
-        connection.outbox.drain()
-        buffer, protocol = connection.buffer, connection.protocol
-        assert buffer is not None and protocol is not None
-        first, items = buffer.replay()
-        connection.push(protocol.encode(Sequence(sequence_id=first)))
-        for data in items:
-            connection.push(data)
-        log.info("connection %s reattached; replaying %d message(s) from %d",
-                 connection.connection_id, len(items), first)
+    # -- the liveness sweep -------------------------------------------------------------------
+
+    def _start_sweeper(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = self._spawn(self._sweep())
+
+    async def _sweep(self) -> None:
+        """One task for every timer of every session, not a timer per connection: each tick is
+        a few attribute reads per session, while a timer each cost every idle client memory
+        and every delivery a timer set and cancelled (benchmarks/RESULTS.md)."""
+        limits = self.config.limits
+        period = max(0.005, min(1.0, limits.keep_alive_interval / 4, limits.client_timeout / 4,
+                                limits.handshake_timeout / 4, limits.ack_interval,
+                                limits.reconnect_grace / 4))
+        while len(self.registry):
+            await asyncio.sleep(period)
+            now = self.monotonic()
+            for session in self.registry.sessions():
+                self._tick(session, now)
+
+    def _tick(self, session: Session, now: float) -> None:
+        core = session.core
+        attachment = session.attachment
+        if attachment is not None and not core.is_closed and attachment.is_gone():
+            core.transport_lost(now, clean=False)
+            if not core.is_closed:
+                session.attachment = None  # detached: the handler leaves, the buffer waits
+            attachment.wakeup.set()
+        core.tick(now)
+        if core.pending or core.is_closed:
+            session.wake()
+        if core.is_closed:
+            # A transport that is still attached ends the session itself once it has written
+            # the Close; give it the client timeout to do so.
+            if session.closed_seen is None:
+                session.closed_seen = now
+            if (session.attachment is None
+                    or now - session.closed_seen >= core.limits.client_timeout):
+                self.finish_soon(session)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task

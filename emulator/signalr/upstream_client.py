@@ -7,8 +7,8 @@ import time
 
 import aiohttp
 
+from ..errors import UpstreamError
 from .log import upstream_log
-from .protocol.errors import UpstreamError
 from .protocol.upstream import MAX_RESPONSE_SIZE
 from .streams import read_limited
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from emulator.contracts import sign_connection_id
 from emulator.functions.entities.protocol import (
     Operation,
     build_batch_request,
@@ -37,7 +38,6 @@ from emulator.functions.webhook import (
     parse_upstream_body,
     verify_upstream_signature,
 )
-from emulator.signalr.protocol import sign_connection_id
 from tests.fuzz.fuzzing import FUZZ, json_values
 
 # -- binding expressions ------------------------------------------------------------------------

@@ -15,9 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.signalr.protocol.connection import ConnectionFailed, HubConnection, State
-from emulator.signalr.protocol.errors import HandshakeError, ProtocolError
-from emulator.signalr.protocol.framing import (
+from emulator.contracts.framing import (
     LengthPrefixReader,
     RecordReader,
     frame_length_prefixed,
@@ -25,9 +23,17 @@ from emulator.signalr.protocol.framing import (
     split_length_prefixed,
     split_records,
 )
-from emulator.signalr.protocol.handshake import PROTOCOLS, parse_handshake_request
-from emulator.signalr.protocol.json_hub import JsonHubProtocol, dumps
-from emulator.signalr.protocol.msgpack_hub import MessagePackHubProtocol
+from emulator.contracts.json_hub import JsonHubProtocol, dumps
+from emulator.contracts.msgpack_hub import MessagePackHubProtocol
+from emulator.contracts.protocols import PROTOCOLS
+from emulator.errors import HandshakeError, ProtocolError
+from emulator.signalr.protocol.connection import (
+    ConnectionFailed,
+    HubConnection,
+    SessionLimits,
+    State,
+)
+from emulator.signalr.protocol.handshake import parse_handshake_request
 from tests.fuzz.fuzzing import FUZZ, json_values
 
 JSON = JsonHubProtocol()
@@ -196,32 +202,33 @@ _handshakes = st.sampled_from([
 @given(_handshakes, st.lists(st.binary(max_size=80), max_size=6))
 def test_hub_connection_any_stream_never_raises(handshake: bytes, chunks: list[bytes]) -> None:
     """Whatever a peer sends, the core records events; a failure closes it with a reason."""
-    core = HubConnection(protocols=PROTOCOLS, max_message_size=64)
+    core = HubConnection(now=0.0, protocols=PROTOCOLS,
+                         limits=SessionLimits(max_message_size=64))
     events: list[Any] = []
     for chunk in [handshake, *chunks]:
-        core.receive_data(chunk)
+        core.receive_data(chunk, 0.0)
         events += core.events_received()
-    sent = core.data_to_send()
+    sent = core.data_to_send(0.0)
     failures = [e for e in events if isinstance(e, ConnectionFailed)]
     if failures:
         assert core.state is State.CLOSED and len(failures) == 1
-        assert sent and failures[0].error.encode() in b"".join(sent)
+        assert sent and str(failures[0].error).encode() in b"".join(sent)
         assert events[-1] is failures[0], "nothing is read after the failure"
 
 
 @pytest.mark.parametrize("protocol", ["json", "messagepack"])
 def test_hub_connection_refuses_unknown_message_type(protocol: str) -> None:
     """The named case the fuzzer covers at random: type 99 closes with a reason."""
-    core = HubConnection(protocols=PROTOCOLS)
-    core.receive_data(dumps({"protocol": protocol, "version": 1}) + b"\x1e")
+    core = HubConnection(now=0.0, protocols=PROTOCOLS)
+    core.receive_data(dumps({"protocol": protocol, "version": 1}) + b"\x1e", 0.0)
     codec = PROTOCOLS[protocol]
     raw = (frame_record(b'{"type":99}') if protocol == "json"
            else frame_length_prefixed(msgpack.packb([99])))
     assert codec is not None
-    core.receive_data(raw)
+    core.receive_data(raw, 0.0)
     events = core.events_received()
     assert isinstance(events[-1], ConnectionFailed)
-    assert "unknown message type 99" in events[-1].error
+    assert "unknown message type 99" in str(events[-1].error)
     assert core.state is State.CLOSED
 
 

@@ -15,17 +15,15 @@ import msgpack
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from emulator.signalr.protocol import (
-    InvalidConnectionString,
-    InvalidToken,
+from emulator.contracts import (
     issue_token,
     parse_connection_string,
     sign_connection_id,
     verify_signature,
     verify_token,
 )
-from emulator.signalr.protocol.errors import BadRequest, SignalRError
-from emulator.signalr.protocol.handshake import PROTOCOLS
+from emulator.contracts.protocols import PROTOCOLS
+from emulator.errors import BadRequest, InvalidConnectionString, InvalidToken, SignalRError
 from emulator.signalr.protocol.negotiate import negotiate_version
 from emulator.signalr.protocol.payload import parse_payload
 from emulator.signalr.protocol.upstream import (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.signalr.protocol.errors import ProtocolError
+from emulator.errors import ProtocolError
 from emulator.signalr.protocol.stateful import MessageBuffer
 from tests.fuzz.fuzzing import FUZZ
 

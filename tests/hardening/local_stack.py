@@ -20,7 +20,7 @@ from aiohttp import web
 
 from emulator.functions import HostConfig
 from emulator.functions import make_app as make_host_app
-from emulator.signalr import ServiceConfig, UpstreamTemplate
+from emulator.signalr import ServiceConfig, UpstreamTemplate, stop_runner
 from emulator.signalr import make_app as make_service_app
 from tests.support.stack import ROOT
 
@@ -106,14 +106,14 @@ class LocalStack:
     async def restart_service(self) -> None:
         """Stop the service (clients get Close with allowReconnect) and start a fresh one on the
         same port: no connection, group or buffer survives, as after a real restart."""
-        await self.service_runner.cleanup()
+        await stop_runner(self.service_runner)
         self.service_app = make_service_app(self.service_config)
         self.service_runner = web.AppRunner(self.service_app, access_log=None)
         await self.service_runner.setup()
         await web.SockSite(self.service_runner, listening_socket(self.service_port)).start()
 
     async def stop(self) -> None:
-        await self.service_runner.cleanup()  # first: its disconnected events still need the host
+        await stop_runner(self.service_runner)  # first: its disconnected events need the host
         await self.unhang_host()
         await self.stop_host()
 

@@ -14,7 +14,7 @@ import time
 import aiohttp
 import pytest
 
-from emulator.signalr.protocol import client_audience, issue_token, sign_connection_id
+from emulator.contracts import client_audience, issue_token, sign_connection_id
 from tests.hardening.chat_client import ChatClient, HubError, negotiate_with_app
 from tests.hardening.conftest import StackFactory
 from tests.hardening.local_stack import KEY, LocalStack

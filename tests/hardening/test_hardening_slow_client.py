@@ -11,7 +11,7 @@ import time
 import aiohttp
 import pytest
 
-from emulator.signalr.protocol import issue_token
+from emulator.contracts import issue_token
 from tests.hardening.chat_client import RS, ChatClient, negotiate_with_app, open_socket
 from tests.hardening.conftest import StackFactory
 from tests.hardening.local_stack import KEY

@@ -28,11 +28,9 @@ COUNT = 40
 def _cut(stack: LocalStack, connection_id: str) -> None:
     """Abort the connection's TCP transport from the service side: no close frame."""
     service = stack.service_app[SERVICE_KEY]
-    (connection,) = [c for c in service.active_tokens.values()
-                     if c.connection_id == connection_id]
-    assert connection.buffer is not None, "stateful reconnect is not on for this connection"
-    assert connection.abort_transport is not None
-    connection.abort_transport()
+    (session,) = [s for s in service.registry.sessions() if s.connection_id == connection_id]
+    assert session.core.buffer is not None, "stateful reconnect is not on for this connection"
+    session.abort_transport()
 
 
 def _texts(client: NodeClient) -> list[str]:

@@ -7,7 +7,7 @@ import json
 import aiohttp
 import pytest
 
-from emulator.signalr.protocol import sign_connection_id
+from emulator.contracts import sign_connection_id
 from tests.conftest import require_tool
 from tests.support.node_client import NodeClient, NodeClientError
 from tests.support.stack import RunningStack

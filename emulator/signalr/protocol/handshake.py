@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .codec import HubProtocol
-from .errors import HandshakeError, ProtocolError
-from .framing import frame_record
-from .json_hub import JsonHubProtocol, dumps, loads
-from .msgpack_hub import MessagePackHubProtocol
+from ...contracts.codec import HubProtocol
+from ...contracts.framing import frame_record
+from ...contracts.json_hub import dumps, loads
+from ...contracts.protocols import PROTOCOLS
+from ...errors import HandshakeError, ProtocolError
 
 __all__ = [
     "PROTOCOLS",
@@ -23,12 +23,6 @@ __all__ = [
     "parse_handshake_request",
     "select_protocol",
 ]
-
-PROTOCOLS: Mapping[str, HubProtocol] = {
-    "json": JsonHubProtocol(),
-    "messagepack": MessagePackHubProtocol(),
-}
-
 
 @dataclass(frozen=True, kw_only=True)
 class HandshakeRequest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .errors import BadRequest
+from ...errors import BadRequest
 
 __all__ = [
     "ALL_TRANSPORTS",

@@ -7,10 +7,10 @@ from typing import Any
 
 import msgpack
 
-from .errors import BadRequest, ProtocolError, UnsupportedMediaType
-from .handshake import PROTOCOLS
-from .json_hub import loads
-from .messages import Invocation
+from ...contracts.json_hub import loads
+from ...contracts.messages import Invocation
+from ...contracts.protocols import PROTOCOLS
+from ...errors import BadRequest, ProtocolError, UnsupportedMediaType
 
 __all__ = [
     "HUB_NAME",

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .errors import ProtocolError
-from .messages import (
+from ...contracts.messages import (
     CancelInvocation,
     Completion,
     HubMessage,
@@ -20,6 +19,7 @@ from .messages import (
     StreamInvocation,
     StreamItem,
 )
+from ...errors import ProtocolError
 
 __all__ = ["MessageBuffer", "is_tracked"]
 

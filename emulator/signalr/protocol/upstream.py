@@ -8,12 +8,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
-from .codec import HubProtocol
-from .errors import ProtocolError
-from .messages import Completion, Invocation
-from .signatures import sign_connection_id
+from ...contracts.codec import HubProtocol
+from ...contracts.json_hub import dumps
+from ...contracts.messages import Completion, Invocation
+from ...contracts.signatures import sign_connection_id
+from ...contracts.upstream import (
+    CATEGORY,
+    CLAIMS,
+    CLIENT_QUERY,
+    CONNECTION_ID,
+    EVENT,
+    HUB,
+    SIGNATURE,
+    USER_ID,
+    format_claims,
+    header_safe,
+    strip_access_token,
+)
+from ...errors import ProtocolError
 
 __all__ = [
     "CONNECTIONS",
@@ -27,9 +41,7 @@ __all__ = [
     "disconnected_body",
     "expand_url",
     "find_template",
-    "format_claims",
     "invocation_body",
-    "strip_access_token",
 ]
 
 CONNECTIONS = "connections"
@@ -100,31 +112,6 @@ def expand_url(url_template: str, hub: str, category: str, event: str) -> str:
     )
 
 
-def _header_safe(value: str) -> str:
-    return "".join(ch if ch >= " " and ch != "\x7f" else " " for ch in value)
-
-
-def format_claims(claims: Mapping[str, Any]) -> str:
-    """``type: value`` for every claim value, joined with ``, `` (EM's format, §5.5)."""
-    parts: list[str] = []
-    for name, value in claims.items():
-        values = value if isinstance(value, list) else [value]
-        for item in values:
-            text = item if isinstance(item, str) else str(item).lower() if isinstance(
-                item, bool) else str(item)
-            parts.append(f"{name}: {text}")
-    return _header_safe(", ".join(parts))
-
-
-def strip_access_token(query_string: str) -> str:
-    """The raw query without ``access_token`` parameters: the token is a secret."""
-    kept = [
-        part for part in query_string.split("&")
-        if part and unquote(part.partition("=")[0]).lower() != "access_token"
-    ]
-    return "&".join(kept)
-
-
 def build_upstream_headers(
     *,
     connection_id: str,
@@ -144,22 +131,22 @@ def build_upstream_headers(
     ``claims`` (a connection keeps the short string, not the token's decoded claims).
     """
     headers = {
-        "X-ASRS-Connection-Id": connection_id,
-        "X-ASRS-Hub": hub,
-        "X-ASRS-Category": category,
-        "X-ASRS-Event": _header_safe(event),
-        "X-ASRS-Signature": sign_connection_id(connection_id, keys),
+        CONNECTION_ID: connection_id,
+        HUB: hub,
+        CATEGORY: category,
+        EVENT: header_safe(event),
+        SIGNATURE: sign_connection_id(connection_id, keys),
         "Content-Type": content_type,
     }
     if user_id:
-        headers["X-ASRS-User-Id"] = _header_safe(user_id)
+        headers[USER_ID] = header_safe(user_id)
     if claims_header is None and claims:
         claims_header = format_claims(claims)
     if claims_header:
-        headers["X-ASRS-User-Claims"] = claims_header
+        headers[CLAIMS] = claims_header
     query = strip_access_token(client_query.lstrip("?"))
     if query:
-        headers["X-ASRS-Client-Query"] = _header_safe("?" + query)
+        headers[CLIENT_QUERY] = header_safe("?" + query)
     return headers
 
 
@@ -168,8 +155,6 @@ def connected_body() -> bytes:
 
 
 def disconnected_body(error: str | None) -> bytes:
-    from .json_hub import dumps
-
     return dumps({"type": 11, "error": error}) if error else b'{"type":11}'
 
 

@@ -1,4 +1,4 @@
-"""Client transports: thin aiohttp handlers around the service and the connection core."""
+"""Client transports: thin aiohttp handlers that feed a session's core and write what it queues."""
 
 from .http_common import handle_post
 from .long_polling import handle_delete, handle_poll, start_long_polling

@@ -98,7 +98,7 @@ async def test_host_entity_http_api_refusals(make_host) -> None:
 
 async def test_host_signalr_trigger_with_durable_client(make_host) -> None:
     """A SignalR trigger can signal and read an entity through its durable client."""
-    from emulator.signalr.protocol import sign_connection_id
+    from emulator.contracts import sign_connection_id
 
     key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
     settings = {**SETTINGS, "AzureSignalRConnectionString":

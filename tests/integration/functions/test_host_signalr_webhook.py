@@ -8,7 +8,7 @@ import sys
 import msgpack
 import pytest
 
-from emulator.signalr.protocol import sign_connection_id
+from emulator.contracts import sign_connection_id
 
 ACCESS_KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
 SETTINGS = {

@@ -15,9 +15,9 @@ import aiohttp
 import msgpack
 from aiohttp import web
 
+from emulator.contracts import client_audience, issue_token
+from emulator.contracts.framing import frame_length_prefixed, split_length_prefixed
 from emulator.signalr import ServiceConfig
-from emulator.signalr.protocol import client_audience, issue_token
-from emulator.signalr.protocol.framing import frame_length_prefixed, split_length_prefixed
 from tests.support.timeouts import TIMEOUT
 
 KEY = "integration-test-key-0123456789abcdef"

@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 from signalr_support import KEY, RS, connect_client
 
-from emulator.signalr.protocol import sign_connection_id, verify_signature
+from emulator.contracts import sign_connection_id, verify_signature
 from tests.support.timeouts import TIMEOUT
 
 

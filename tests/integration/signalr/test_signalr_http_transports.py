@@ -72,7 +72,8 @@ async def test_long_polling_newer_poll_ends_older_with_204(make_service, http):
 
 async def _poll_pending(service) -> None:
     """Until the service holds a long poll (checked each loop turn, bounded by the caller)."""
-    while not any(c.poll for c in _service(service).active_tokens.values()):
+    while not any(s.attachment is not None and s.attachment.wakeup.waiting
+                  for s in _service(service).registry.sessions()):
         await asyncio.sleep(0)
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from signalr_support import RS, echo
 
 from emulator.signalr.app import SERVICE_KEY
+from emulator.signalr.protocol.connection import State
 from tests.support.node_client import NodeClient
 from tests.support.timeouts import TIMEOUT
 
@@ -58,8 +59,7 @@ async def test_stateful_reattach_replays_unacked_messages(make_service, http):
     await _broadcast(http, service, 1)
     assert (await _messages(ws))[0]["arguments"] == [1]
     await ws.send_str('{"type":8,"sequenceId":0}' + RS)
-    connection = next(iter(service.app[SERVICE_KEY].active_tokens.values()))
-    assert connection.abort_transport is not None
+    connection = service.app[SERVICE_KEY].registry.sessions()[0]
     connection.abort_transport()
     await asyncio.wait_for(ws.receive(), TIMEOUT)  # the client side sees the drop
     await asyncio.wait_for(_until_detached(connection), TIMEOUT)
@@ -79,7 +79,7 @@ async def test_stateful_connection_expires_after_grace(make_service, http, upstr
     service = await make_service(upstream.url, reconnect_grace=0.2)
     url, _ws = await _stateful_raw(http, service)
     await upstream.next_call("connected")
-    connection = next(iter(service.app[SERVICE_KEY].active_tokens.values()))
+    connection = service.app[SERVICE_KEY].registry.sessions()[0]
     connection.abort_transport()
     call = await upstream.next_call("disconnected")
     assert call.headers["X-ASRS-Connection-Id"] == connection.connection_id
@@ -104,8 +104,8 @@ async def test_official_client_survives_drop_with_stateful_reconnect(make_servic
         await _broadcast(http, service, "before")
         await client.wait_message("newMessage", lambda a: a == ["before"])
         state = service.app[SERVICE_KEY]
-        (connection,) = state.active_tokens.values()
-        assert connection.buffer is not None
+        (connection,) = state.registry.sessions()
+        assert connection.core.buffer is not None
         connection.abort_transport()
         assert await client.invoke("Echo", "across the drop") == "across the drop"
         await _broadcast(http, service, "during")
@@ -119,7 +119,7 @@ async def test_official_client_survives_drop_with_stateful_reconnect(make_servic
 
 
 async def _until_detached(connection) -> None:
-    while not connection.detached:
+    while connection.core.state is not State.DETACHED:
         await asyncio.sleep(0)
 
 
@@ -151,7 +151,7 @@ async def test_stateful_reattach_while_upstream_call_in_flight(make_service, htt
     url, ws = await _stateful_raw(http, service)
     await ws.send_str('{"type":1,"target":"Slow","arguments":[],"invocationId":"1"}' + RS)
     await upstream.next_call("Slow")
-    connection = next(iter(service.app[SERVICE_KEY].active_tokens.values()))
+    connection = service.app[SERVICE_KEY].registry.sessions()[0]
     connection.abort_transport()
     await asyncio.wait_for(ws.receive(), TIMEOUT)
     ws2 = await http.ws_connect(url)

@@ -7,6 +7,7 @@ import json
 import jwt
 import pytest
 
+from emulator.contracts import parse_connection_string
 from emulator.functions.errors import OutputBindingError
 from emulator.functions.signalr_output import (
     build_connection_info,
@@ -14,7 +15,6 @@ from emulator.functions.signalr_output import (
     connection_string_from,
     custom_claims,
 )
-from emulator.signalr.protocol import parse_connection_string
 
 KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
 CONN = parse_connection_string(f"Endpoint=http://localhost;Port=8888;AccessKey={KEY};Version=1.0;")

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from emulator.contracts import sign_connection_id
 from emulator.functions.errors import IndexingError, WebhookError
 from emulator.functions.webhook import (
     JSON,
@@ -24,7 +25,6 @@ from emulator.functions.webhook import (
     parse_upstream_body,
     verify_upstream_signature,
 )
-from emulator.signalr.protocol import sign_connection_id
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -7,11 +7,11 @@ import json
 import msgpack
 import pytest
 
+from emulator.contracts.json_hub import JsonHubProtocol
+from emulator.contracts.messages import Invocation
+from emulator.contracts.msgpack_hub import MessagePackHubProtocol
+from emulator.errors import BadRequest, UnsupportedMediaType
 from emulator.signalr import ConfigError, ServiceConfig, UpstreamTemplate, load_settings
-from emulator.signalr.protocol.errors import BadRequest, UnsupportedMediaType
-from emulator.signalr.protocol.json_hub import JsonHubProtocol
-from emulator.signalr.protocol.messages import Invocation
-from emulator.signalr.protocol.msgpack_hub import MessagePackHubProtocol
 from emulator.signalr.protocol.negotiate import (
     build_negotiate_response,
     lowered_query,

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.signalr.protocol.errors import FramingError, MessageTooLarge, ProtocolError
-from emulator.signalr.protocol.framing import (
+from emulator.contracts.framing import (
     LengthPrefixReader,
     RecordReader,
     frame_length_prefixed,
@@ -17,6 +16,7 @@ from emulator.signalr.protocol.framing import (
     split_length_prefixed,
     split_records,
 )
+from emulator.errors import FramingError, MessageTooLarge, ProtocolError
 
 VARINT_CASES = [
     (0, b"\x00"),

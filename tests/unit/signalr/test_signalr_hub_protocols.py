@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.signalr.protocol.errors import ProtocolError
-from emulator.signalr.protocol.json_hub import JsonHubProtocol
-from emulator.signalr.protocol.messages import (
+from emulator.contracts.json_hub import JsonHubProtocol
+from emulator.contracts.messages import (
     Ack,
     CancelInvocation,
     Close,
@@ -22,7 +21,8 @@ from emulator.signalr.protocol.messages import (
     StreamInvocation,
     StreamItem,
 )
-from emulator.signalr.protocol.msgpack_hub import MessagePackHubProtocol
+from emulator.contracts.msgpack_hub import MessagePackHubProtocol
+from emulator.errors import ProtocolError
 
 JSON = JsonHubProtocol()
 MSGPACK = MessagePackHubProtocol()

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.signalr.protocol import (
-    InvalidConnectionString,
-    InvalidToken,
+from emulator.contracts import (
     client_audience,
     client_audience_matches,
     issue_token,
@@ -17,6 +15,7 @@ from emulator.signalr.protocol import (
     verify_signature,
     verify_token,
 )
+from emulator.errors import InvalidConnectionString, InvalidToken
 
 KEY = "7aab239577fd4f24bc919802fb629f5f"
 SECOND = "a5f2815d0d0c4b00bd27e832432f91ab"

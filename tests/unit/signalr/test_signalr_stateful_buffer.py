@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.signalr.protocol.errors import ProtocolError
-from emulator.signalr.protocol.messages import Ack, Close, Completion, Invocation, Ping, Sequence
+from emulator.contracts.messages import Ack, Close, Completion, Invocation, Ping, Sequence
+from emulator.errors import ProtocolError
 from emulator.signalr.protocol.stateful import MessageBuffer, is_tracked
 
 

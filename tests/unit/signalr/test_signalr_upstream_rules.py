@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from emulator.signalr.protocol.json_hub import JsonHubProtocol
-from emulator.signalr.protocol.messages import Invocation
-from emulator.signalr.protocol.msgpack_hub import MessagePackHubProtocol
+from emulator.contracts.json_hub import JsonHubProtocol
+from emulator.contracts.messages import Invocation
+from emulator.contracts.msgpack_hub import MessagePackHubProtocol
 from emulator.signalr.protocol.upstream import (
     UpstreamTemplate,
     build_upstream_headers,

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from ..errors import InvalidConnectionString
+
 __all__ = ["ConnectionString", "InvalidConnectionString", "parse_connection_string"]
 
 _VERSION = re.compile(r"^1\.\d+(?:[\w\-.]+)?$")
@@ -17,10 +19,6 @@ _KNOWN_KEYS = {
     "endpoint", "accesskey", "port", "version", "clientendpoint", "serverendpoint",
     "authtype", "clientid", "tenantid", "clientsecret", "clientcert",
 }
-
-
-class InvalidConnectionString(ValueError):
-    """The connection string cannot be used; the message names the key at fault."""
 
 
 @dataclass(frozen=True)

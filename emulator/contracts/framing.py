@@ -10,7 +10,7 @@ limit is enforced as bytes arrive, so a peer cannot make the buffer grow without
 
 from __future__ import annotations
 
-from .errors import FramingError, MessageTooLarge
+from ..errors import FramingError, MessageTooLarge
 
 __all__ = [
     "RECORD_SEPARATOR",

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from .errors import AuthError
+from ..errors import InvalidToken
 
 __all__ = [
     "DEFAULT_LIFETIME",
@@ -36,12 +36,6 @@ USER_ID = "asrs.s.uid"
 RESERVED_CLAIMS = frozenset(
     {"aud", "exp", "iat", "nbf", "iss", "actort", "acr", "azp", "c_hash", "jti", "nonce"}
 )
-
-
-class InvalidToken(AuthError):
-    """A token was missing, malformed, expired, for another audience or signed with another key."""
-
-    status_hint = 401
 
 
 def client_audience(audience_base: str, hub: str) -> str:

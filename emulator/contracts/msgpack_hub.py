@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 import msgpack
 
+from ..errors import ProtocolError
 from .codec import HubProtocol, RecordSplitter, check_headers, check_str, check_type_number
-from .errors import ProtocolError
 from .framing import LengthPrefixReader, frame_length_prefixed
 from .messages import (
     Ack,

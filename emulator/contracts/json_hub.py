@@ -10,8 +10,8 @@ import json
 import math
 from typing import Any, ClassVar
 
+from ..errors import ProtocolError
 from .codec import HubProtocol, RecordSplitter, check_headers, check_str, check_type_number
-from .errors import ProtocolError
 from .framing import RecordReader, frame_record
 from .messages import (
     Ack,

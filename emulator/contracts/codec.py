@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
-from .errors import ProtocolError
+from ..errors import ProtocolError
 from .messages import HubMessage
 
 __all__ = ["HubProtocol", "RecordSplitter", "check_headers", "check_str", "check_type_number"]
