@@ -5,7 +5,8 @@
     FunctionsHostError              500 unless a subclass says otherwise
     ├── ConfigError                 a settings file or host.json is unusable (names file and key)
     ├── IndexingError               the app cannot be loaded; worded the way Azure words it
-    │   └── BindingError            one binding of one function is refused
+    │   ├── BindingError            one binding of one function is refused
+    │   └── FunctionIndexingError   one function is in error; the host serves the others
     ├── BindingExpressionError      500: ``{headers.x}`` / ``%Setting%`` could not be resolved
     ├── InvalidFunctionKey          401: missing or wrong ``code`` / ``x-functions-key``
     ├── WebhookError                a SignalR upstream request is refused (400/401/403/404/415)
@@ -21,6 +22,7 @@ __all__ = [
     "BindingExpressionError",
     "ConfigError",
     "EntityError",
+    "FunctionIndexingError",
     "FunctionsHostError",
     "IndexingError",
     "InvalidFunctionKey",
@@ -51,6 +53,15 @@ class IndexingError(FunctionsHostError):
 
 class BindingError(IndexingError):
     """A binding declaration is refused; the message names the function, the binding and the fix."""
+
+
+class FunctionIndexingError(IndexingError):
+    """One function cannot run; it is listed as in error and not registered (the host's
+    ``The 'x' function is in error: …``). ``fix`` says what to change."""
+
+    def __init__(self, function: str, reason: str, fix: str = "") -> None:
+        super().__init__(reason)
+        self.function, self.reason, self.fix = function, reason, fix
 
 
 class BindingExpressionError(FunctionsHostError):
