@@ -99,8 +99,6 @@ def load_stack_config(
     """Read the settings of the app in ``app_dir`` and decide where both servers listen."""
     environ = os.environ if environ is None else environ
     app_dir = app_dir.resolve()
-    if not (app_dir / "host.json").is_file():
-        raise ConfigError(f"{app_dir}: no host.json here; pass --app-dir with the app's folder")
     if settings_file is None:
         for name in ("local.settings.json", "local.settings.json.example"):
             if (app_dir / name).is_file():
@@ -112,6 +110,12 @@ def load_stack_config(
         values, host_section = load_local_settings(settings_file)
         log.info("Settings from %s", settings_file)
     settings = merge_settings(values, environ)
+    # A missing host.json runs with the defaults (the host says so); a folder with neither it
+    # nor the script is not an app folder.
+    script = settings.get("PYTHON_SCRIPT_FILE_NAME") or "function_app.py"
+    if not (app_dir / "host.json").is_file() and not (app_dir / script).is_file():
+        raise ConfigError(f"{app_dir}: no host.json or {script} here; pass --app-dir with the "
+                          f"app's folder")
     raw = settings.get(CONNECTION_SETTING) or environ.get(CONNECTION_SETTING)
     if not raw:
         raw = (

@@ -26,7 +26,8 @@ middleware per app is the only place that turns these into responses.
     ├── InvalidConnectionString      a SignalR connection string cannot be parsed
     └── FunctionsHostError           the local Functions host
         ├── IndexingError            the app cannot be loaded; worded the way Azure words it
-        │   └── BindingError         one binding of one function is refused
+        │   ├── BindingError         one binding of one function is refused
+        │   └── FunctionIndexingError  one function is in error; the host serves the others
         ├── BindingExpressionError   ``{headers.x}`` / ``%Setting%`` could not be resolved
         ├── InvalidFunctionKey       401: missing or wrong ``code`` / ``x-functions-key``
         ├── WebhookError             a SignalR upstream request is refused (400 by default)
@@ -47,6 +48,7 @@ __all__ = [
     "EmulatorError",
     "EntityError",
     "FramingError",
+    "FunctionIndexingError",
     "FunctionsHostError",
     "HandshakeError",
     "IndexingError",
@@ -176,6 +178,15 @@ class IndexingError(FunctionsHostError):
 
 class BindingError(IndexingError):
     """A binding declaration is refused; the message names the function, the binding and the fix."""
+
+
+class FunctionIndexingError(IndexingError):
+    """One function cannot run; it is listed as in error and not registered (the host's
+    ``The 'x' function is in error: …``). ``fix`` says what to change."""
+
+    def __init__(self, function: str, reason: str, fix: str = "") -> None:
+        super().__init__(reason)
+        self.function, self.reason, self.fix = function, reason, fix
 
 
 class BindingExpressionError(FunctionsHostError):

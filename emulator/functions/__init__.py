@@ -1,4 +1,5 @@
-"""A local Azure Functions host for Python v2 apps (HTTP, SignalR bindings, Durable entities).
+"""A local Azure Functions host for Python v2 apps (HTTP, timers, SignalR bindings, Durable
+entities).
 
 Use :func:`make_app` with a :class:`HostConfig`, or ``python -m emulator.functions``.
 """
@@ -18,6 +19,7 @@ from .errors import (
     BindingExpressionError,
     ConfigError,
     EntityError,
+    FunctionIndexingError,
     FunctionsHostError,
     IndexingError,
     InvalidFunctionKey,
@@ -35,6 +37,7 @@ __all__ = [
     "BindingExpressionError",
     "ConfigError",
     "EntityError",
+    "FunctionIndexingError",
     "FunctionsHostError",
     "HostConfig",
     "HostSection",

@@ -1,9 +1,10 @@
 """``make_app(config)``: the aiohttp shell of the local Functions host.
 
 Routes: ``/runtime/webhooks/signalr`` (SignalR trigger upstream), the Durable HTTP API under
-``/runtime/webhooks/durabletask`` when the app has entities, and every HTTP trigger under
-``/{routePrefix}/{route}``. One middleware turns host errors into their ``status_hint``; another
-applies CORS from ``Host.CORS`` / ``Host.CORSCredentials``.
+``/runtime/webhooks/durabletask`` when the app has entities, ``POST /admin/functions/{name}``
+(manual runs) and every HTTP trigger under ``/{routePrefix}/{route}``; timer functions run on
+their schedules while the app runs. One middleware turns host errors into their
+``status_hint``; another applies CORS from ``Host.CORS`` / ``Host.CORSCredentials``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from .admin import setup_admin
 from .config import HostConfig
 from .errors import FunctionsHostError, InvocationError, WebhookError
 from .expressions import binding_data_for_http
@@ -29,6 +31,8 @@ from .keys import SIGNALR_SYSTEM_KEY, key_from_request, load_or_create_keys
 from .log import host_logger
 from .runtime import REASON, HostRuntime
 from .signalr_output import connection_setting_name, connection_string_from
+from .startup_report import log_startup_report
+from .timers import setup_timers
 from .webhook import (
     UpstreamMessage,
     build_invocation_context,
@@ -292,7 +296,11 @@ def _assemble(config: HostConfig, runtime: HostRuntime) -> web.Application:
         from .durable import setup_durable
 
         setup_durable(app, runtime)
+    if runtime.timers:
+        setup_timers(app, runtime)
+    setup_admin(app, runtime)
     app.router.add_route("*", "/{tail:.*}", _http_trigger)
     host_logger.info("%s", format_function_table(runtime.functions, runtime.route_prefix,
                                                  config.public_url or ""))
+    log_startup_report(runtime)
     return app

@@ -1,9 +1,14 @@
 """Load a Python v2 app by path and describe its functions the way the worker and host do.
 
-functions-python.md §2: import the script file by stem with the app dir on ``sys.path``, find
-exactly one ``azure.functions.FunctionRegister``, call ``get_functions()``, parse each raw binding
-(enums case-insensitively), then apply the host's naming rules (§2.4) and the worker's parameter
-rules (§2.5). Every refusal names the function, the binding and the fix.
+The worker imports the script file by stem with the app dir on ``sys.path``, finds exactly one
+``azure.functions.FunctionRegister`` and calls ``get_functions()``; a failure there, or one of
+its per-function load rules (:mod:`.worker_rules`), refuses the whole app
+(``Azure/azure-functions-python-worker azure_functions_worker/loader.py``, ``functions.py``).
+The host then validates each function's metadata on its own
+(``Azure/azure-functions-host src/WebJobs.Script/Host/WorkerFunctionMetadataProvider.cs``
+``ValidateMetadata``): a function that fails is *in error* and is not registered, every other
+function serves. The local host adds its own per-function refusal: binding types it cannot run.
+See docs/functions-host-indexing-and-timers.md.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ import inspect
 import json
 import re
 import sys
-import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,15 +25,21 @@ from typing import Any
 
 import azure.functions as func
 
-from .errors import BindingError, IndexingError
+from .errors import BindingError, FunctionIndexingError, IndexingError
+from .worker_rules import check_function
 
 __all__ = [
+    "BINDING_NAME",
+    "LEGACY_BINDING_NAME",
     "SUPPORTED_TYPES",
     "BindingInfo",
+    "FunctionError",
     "FunctionInfo",
     "ImportedScript",
+    "IndexedApp",
     "describe_function",
     "find_function_register",
+    "format_function_errors",
     "format_function_table",
     "import_script",
     "load_functions",
@@ -37,17 +47,19 @@ __all__ = [
 ]
 
 FUNCTION_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,127}$", re.IGNORECASE)
-BINDING_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,127}$")
+BINDING_NAME = re.compile(r"^(?!.*__)([a-zA-Z_][a-zA-Z0-9_]{0,127}|\$return)$")
+"""Host 4.1038 and later (``src/WebJobs.Script/Utility.cs`` BindingNameValidationRegex)."""
+LEGACY_BINDING_NAME = re.compile(r"^([a-zA-Z][a-zA-Z0-9]{0,127}|\$return)$")
+"""What hosts before 4.1038 accepted: no underscores."""
 RETURN = "$return"
 CONTEXT = "context"
 
 # Lower-cased binding type -> what the local host does with it.
 SUPPORTED_TYPES = frozenset({
     "httptrigger", "http", "signalrtrigger", "signalrconnectioninfo", "signalr",
-    "entitytrigger", "durableclient",
+    "entitytrigger", "durableclient", "timertrigger",
 })
-_GENERIC = frozenset({"signalrtrigger", "signalrconnectioninfo", "signalr"})
-_TEXT_TYPES = (str, bytes, bytearray)
+_REFUSED = frozenset({"orchestrationtrigger", "activitytrigger"})
 
 
 @dataclass(frozen=True)
@@ -156,7 +168,7 @@ def import_script(app_dir: Path, script_file: str) -> ImportedScript:
 
 
 def find_function_register(module: Any, script_file: str) -> func.FunctionRegister:
-    """Exactly one top-level FunctionRegister, with the worker's error strings (§2.1)."""
+    """Exactly one top-level FunctionRegister, with the worker's error strings (loader.py)."""
     apps = [getattr(module, name) for name in module.__dir__()
             if isinstance(getattr(module, name, None), func.FunctionRegister)]
     if not apps:
@@ -164,141 +176,135 @@ def find_function_register(module: Any, script_file: str) -> func.FunctionRegist
     if len(apps) > 1:
         raise IndexingError("More than one FunctionApp or other top level function app instances "
                             "are defined.")
-    return apps[0]
+    register: func.FunctionRegister = apps[0]
+    return register
 
 
 def parse_binding(function_name: str, raw: str | Mapping[str, Any]) -> BindingInfo:
-    """One raw binding (JSON text or dict) -> :class:`BindingInfo`; checks the host's regexes."""
+    """One raw binding (JSON text or dict) -> :class:`BindingInfo`, enums case-insensitive.
+
+    The name is not checked here: that is a host rule (:func:`check_binding_names`).
+    """
     data = json.loads(raw) if isinstance(raw, str) else dict(raw)
     lowered = {str(k).lower(): v for k, v in data.items()}
     name, kind, direction = lowered.get("name"), lowered.get("type"), lowered.get("direction")
     if not isinstance(kind, str) or not kind:
         raise BindingError(f"Function '{function_name}': a binding has no type.")
-    if not isinstance(name, str) or not (name == RETURN or BINDING_NAME.match(name)):
-        fix = str(name).replace("_", "") if isinstance(name, str) else "a camelCase name"
-        raise BindingError(
-            f"The binding name {name} is invalid. Please assign a valid name to the binding. "
-            f"(function '{function_name}', binding type '{kind}': binding names must match "
-            f"{BINDING_NAME.pattern}, no underscores; rename it, e.g. '{fix}')"
-        )
     direction = str(direction or "in").lower()
     if direction not in ("in", "out", "inout"):
         raise BindingError(f"Function '{function_name}', binding '{name}': unknown direction "
                            f"{direction!r}; use IN or OUT.")
-    return BindingInfo(name=name, type=kind, direction=direction, raw=data)
+    return BindingInfo(name=str(name) if name is not None else "", type=kind,
+                       direction=direction, raw=data)
 
 
-def _hints(user_function: Callable[..., Any]) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(user_function)
-    except Exception:
-        return dict(getattr(user_function, "__annotations__", {}))
-
-
-def _out_arg(annotation: Any) -> tuple[bool, Any]:
-    """(is an Out[...] annotation, its type argument)."""
-    origin = typing.get_origin(annotation) or annotation
-    if inspect.isclass(origin) and issubclass(origin, func.Out):
-        args = typing.get_args(annotation)
-        return True, args[0] if args else None
-    return False, None
-
-
-def _check_annotation(fname: str, binding: BindingInfo, annotation: Any) -> None:
-    if annotation is inspect.Parameter.empty:
+def _check_binding_name(function: str, binding: BindingInfo) -> None:
+    name = binding.name
+    if name and BINDING_NAME.match(name):
         return
-    is_out, arg = _out_arg(annotation)
-    where = f"Function '{fname}', binding '{binding.name}' ({binding.type})"
-    if binding.direction == "out":
-        if not is_out:
-            raise BindingError(f"{where}: binding {binding.name} is declared to have the 'out' "
-                               f"direction, but its annotation in Python is not a subclass of "
-                               f"azure.functions.Out; annotate it func.Out[str].")
-        if binding.kind in _GENERIC and arg not in (None, *_TEXT_TYPES):
-            shown = getattr(arg, "__name__", arg)
-            raise BindingError(f"{where}: type of {binding.name} binding in function.json does "
-                               f"not match its Python annotation Out[{shown}]; annotate it "
-                               f"func.Out[str] and set a json.dumps(...) string.")
-        return
-    if is_out:
-        raise BindingError(f"{where}: binding {binding.name} is declared to have the 'in' "
-                           f"direction, but its annotation is azure.functions.Out; remove "
-                           f"Out[...].")
-    allowed: tuple[Any, ...] = ()
-    if binding.kind in _GENERIC or binding.kind == "durableclient":
-        allowed = (str, bytes)
-    elif binding.kind == "httptrigger":
-        allowed = (func.HttpRequest,)
-    elif binding.kind == "entitytrigger":
-        allowed = (func.EntityContext, str)
-    if allowed and not (inspect.isclass(annotation) and issubclass(annotation, allowed)):
-        names = " or ".join(a.__name__ for a in allowed)
-        shown = getattr(annotation, "__name__", annotation)
-        raise BindingError(f"{where}: type of {binding.name} binding in function.json does not "
-                           f"match its Python annotation {shown}; annotate it {names} (or leave "
-                           f"it unannotated).")
+    if "__" in name:
+        fix = f"use single underscores, e.g. '{re.sub('_+', '_', name)}'"
+    elif name[:1].isdigit():
+        fix = f"start it with a letter, e.g. 'b{name}'"
+    else:
+        fix = "use letters, digits and single underscores, starting with a letter or '_'"
+    raise FunctionIndexingError(
+        function, f"The binding name {name} is invalid. Please assign a valid name to the "
+                  f"binding.", f"Binding names must match {BINDING_NAME.pattern} "
+                               f"(binding type '{binding.type}'): {fix}.")
+
+
+def _check_host_rules(name: str, bindings: Sequence[BindingInfo]) -> None:
+    """WorkerFunctionMetadataProvider.ValidateMetadata / ValidateBindings, then this host's
+    own limit: binding types it has no implementation of."""
+    if not FUNCTION_NAME.match(name) or name.lower() == "host":
+        raise FunctionIndexingError(
+            name, f"'{name}' is not a valid function name.",
+            f"It must match {FUNCTION_NAME.pattern} (case-insensitive) and not be 'host': "
+            f"rename the Python function or use @app.function_name(name=...).")
+    seen: set[str] = set()
+    for binding in bindings:
+        _check_binding_name(name, binding)
+        if binding.name.lower() in seen:
+            raise FunctionIndexingError(
+                name, f"Multiple bindings with name '{binding.name}' discovered. Binding names "
+                      f"must be unique.", "Give each binding its own name.")
+        seen.add(binding.name.lower())
+    triggers = [b for b in bindings if b.is_trigger]
+    if not triggers:
+        raise FunctionIndexingError(
+            name, "No trigger binding specified. A function must have a trigger input binding.",
+            "Add one trigger decorator (route, timer_trigger, generic_trigger...).")
+    if len(triggers) > 1:
+        raise FunctionIndexingError(
+            name, "Multiple trigger bindings defined. A function can only have a single trigger "
+                  "binding.", "Keep one trigger and make the others input bindings.")
+    unsupported = sorted({b.type for b in bindings if b.kind not in SUPPORTED_TYPES})
+    if unsupported:
+        raise FunctionIndexingError(
+            name, f"The binding type(s) '{', '.join(unsupported)}' are not supported by the "
+                  f"local host.",
+            "Run this function with Core Tools (func start) and Azurite, or on Azure; the local "
+            "host runs HTTP, timer, SignalR (signalRTrigger, signalRConnectionInfo, signalR) and "
+            "Durable entity bindings.")
 
 
 def describe_function(name: str, raw_bindings: Sequence[str | Mapping[str, Any]],
                       user_function: Callable[..., Any]) -> FunctionInfo:
-    """Check one function against the host's and the worker's rules and describe it."""
-    if not FUNCTION_NAME.match(name) or name.lower() == "host":
-        raise IndexingError(f"'{name}' is not a valid function name: it must match "
-                            f"{FUNCTION_NAME.pattern} (case-insensitive) and not be 'host'; "
-                            f"rename the Python function or pass function_name(name=...).")
+    """Check one function against the worker's and the host's rules and describe it.
+
+    Raises :class:`BindingError` / :class:`IndexingError` when the worker would refuse the
+    whole app, :class:`FunctionIndexingError` when only this function is in error.
+    """
     bindings = tuple(parse_binding(name, raw) for raw in raw_bindings)
-    seen: set[str] = set()
     for binding in bindings:
-        if binding.name.lower() in seen:
-            raise BindingError(f"Function '{name}': multiple bindings with name "
-                               f"'{binding.name}'; give each binding its own name.")
-        seen.add(binding.name.lower())
-        if binding.kind in ("orchestrationtrigger", "activitytrigger"):
+        if binding.kind in _REFUSED:
             raise BindingError(f"Function '{name}': binding '{binding.name}' of type "
                                f"'{binding.type}': orchestrations and activities are not "
                                f"supported by the local host; use Durable entities or run the "
                                f"app with Core Tools (func start).")
-        if binding.kind not in SUPPORTED_TYPES:
-            raise BindingError(f"Function '{name}': binding '{binding.name}' has type "
-                               f"'{binding.type}', which the local host cannot run; supported: "
-                               f"{', '.join(sorted(SUPPORTED_TYPES))}.")
-    triggers = [b for b in bindings if b.is_trigger]
-    if len(triggers) != 1:
-        raise BindingError(f"Function '{name}': a valid function must have one and only one "
-                           f"trigger, found {len(triggers)}.")
-    if triggers[0].kind == "entitytrigger" and triggers[0].name != CONTEXT:
-        raise BindingError(f"Function '{name}': the entity trigger binding is named "
-                           f"'{triggers[0].name}'; Azure requires context_name='context'.")
-    signature = inspect.signature(user_function)
-    params = dict(signature.parameters)
-    has_context = CONTEXT in params and CONTEXT not in seen
-    declared = {b.name for b in bindings if b.name != RETURN}
-    python_params = set(params) - ({CONTEXT} if has_context else set())
-    if python_params - declared:
-        extra = sorted(python_params - declared)
-        raise BindingError(f"Function '{name}': the following parameters are declared in Python "
-                           f"but not in function.json: {extra}; add a binding for each or remove "
-                           f"them.")
-    if declared - python_params:
-        missing = sorted(declared - python_params)
-        raise BindingError(f"Function '{name}': the following parameters are declared in "
-                           f"function.json but not in Python: {missing}; add them as parameters.")
-    hints = _hints(user_function)
-    for binding in bindings:
-        if binding.name != RETURN:
-            annotation = hints.get(binding.name, params[binding.name].annotation)
-            _check_annotation(name, binding, annotation)
+        if binding.kind == "entitytrigger" and binding.name != CONTEXT:
+            raise BindingError(f"Function '{name}': the entity trigger binding is named "
+                               f"'{binding.name}'; Azure requires context_name='context'.")
+    has_context = check_function(name, bindings, user_function)
+    _check_host_rules(name, bindings)
     return FunctionInfo(name=name, bindings=bindings, user_function=user_function,
                         is_async=inspect.iscoroutinefunction(user_function),
                         has_context=has_context)
 
 
-def load_functions(app_dir: Path, script_file: str) -> tuple[list[FunctionInfo], ImportedScript]:
-    """Import the app and describe every function; raises :class:`IndexingError` on refusal.
+@dataclass(frozen=True)
+class FunctionError:
+    """A function the host lists as in error: why, and what to change."""
 
-    The caller calls ``restore()`` on the returned :class:`ImportedScript` when done with the
-    app (a refused app is restored here).
-    """
+    function: str
+    reason: str
+    fix: str = ""
+
+    @classmethod
+    def of(cls, error: FunctionIndexingError) -> FunctionError:
+        return cls(error.function, error.reason, error.fix)
+
+    @property
+    def message(self) -> str:
+        """ScriptHostLoggerExtension.FunctionError, with the fix after the reason."""
+        text = f"The '{self.function}' function is in error: {self.reason}"
+        return f"{text} Fix: {self.fix}" if self.fix else text
+
+
+@dataclass
+class IndexedApp:
+    """The functions that serve, those in error, and the imported module."""
+
+    functions: list[FunctionInfo]
+    errors: list[FunctionError]
+    imported: ImportedScript
+
+
+def load_functions(app_dir: Path, script_file: str) -> IndexedApp:
+    """Import the app and describe every function; raises :class:`IndexingError` when the
+    whole app is refused (then restored here). The caller calls ``imported.restore()`` when
+    done with the app."""
     imported = import_script(app_dir, script_file)
     try:
         register = find_function_register(imported.module, script_file)
@@ -306,8 +312,15 @@ def load_functions(app_dir: Path, script_file: str) -> tuple[list[FunctionInfo],
             functions = register.get_functions()
         except ValueError as exc:
             raise IndexingError(str(exc)) from exc
-        infos = [describe_function(str(f.get_function_name()), f.get_raw_bindings(),
-                                   f.get_user_function()) for f in functions]
+        infos: list[FunctionInfo] = []
+        errors: list[FunctionError] = []
+        for function in functions:
+            try:
+                infos.append(describe_function(str(function.get_function_name()),
+                                               function.get_raw_bindings(),
+                                               function.get_user_function()))
+            except FunctionIndexingError as exc:
+                errors.append(FunctionError.of(exc))
         names = [i.name.lower() for i in infos]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -316,7 +329,7 @@ def load_functions(app_dir: Path, script_file: str) -> tuple[list[FunctionInfo],
     except BaseException:
         imported.restore()
         raise
-    return infos, imported
+    return IndexedApp(infos, errors, imported)
 
 
 def format_function_table(functions: Sequence[FunctionInfo], route_prefix: str,
@@ -333,3 +346,8 @@ def format_function_table(functions: Sequence[FunctionInfo], route_prefix: str,
             lines.append(f"\t{info.name}: {trigger.type}")
         lines.append("")
     return "\n".join(lines)
+
+
+def format_function_errors(errors: Sequence[FunctionError]) -> list[str]:
+    """One line per function in error, as the host logs them."""
+    return [error.message for error in errors]

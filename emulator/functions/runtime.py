@@ -20,19 +20,14 @@ from ..contracts import (
 )
 from ..errors import InvalidConnectionString
 from .config import HostConfig, load_host_json, route_prefix_of
-from .errors import (
-    BindingError,
-    ConfigError,
-    FunctionsHostError,
-    IndexingError,
-    OutputBindingError,
-)
-from .expressions import resolve, resolve_settings
-from .indexing import FunctionInfo, ImportedScript, load_functions
+from .errors import BindingError, ConfigError, OutputBindingError
+from .expressions import resolve
+from .indexing import FunctionError, FunctionInfo, ImportedScript, IndexedApp, load_functions
 from .invoke import Invoker
 from .keys import KeyStore
 from .log import host_logger, shorten
-from .routes import Route, compile_route
+from .registration import register_functions
+from .routes import Route
 from .signalr_output import (
     DEFAULT_CONNECTION_SETTING,
     build_connection_info,
@@ -41,7 +36,8 @@ from .signalr_output import (
     connection_string_from,
     custom_claims,
 )
-from .webhook import TriggerKey, check_trigger, trigger_key
+from .timer_trigger import TimerTrigger
+from .webhook import TriggerKey
 
 __all__ = ["HostRuntime"]
 
@@ -63,6 +59,7 @@ def _thread_count(settings: Mapping[str, str]) -> int | None:
 class HostRuntime:
     config: HostConfig
     functions: list[FunctionInfo]
+    """The functions that serve (those in error are not registered, as on Azure)."""
     route_prefix: str
     http_routes: list[tuple[Route, FunctionInfo]]
     triggers: dict[TriggerKey, FunctionInfo]
@@ -71,55 +68,36 @@ class HostRuntime:
     """The app module; restored out of ``sys.modules`` when the host stops."""
     keys: KeyStore | None = None
     session: aiohttp.ClientSession | None = None
+    function_errors: list[FunctionError] = field(default_factory=list)
+    """Functions in error, listed at start (``The 'x' function is in error: …``)."""
+    timers: list[TimerTrigger] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, config: HostConfig) -> HostRuntime:
-        """Index the app; raises IndexingError / ConfigError on refusal."""
+        """Index the app; raises IndexingError / ConfigError when the whole app is refused."""
+        if not (config.app_dir / "host.json").is_file():
+            # The Functions host writes a default host.json here (HostJsonFileConfiguration-
+            # Source, "No host configuration file found"); this host only reads the defaults.
+            host_logger.info("No host configuration file found in %s. Using the defaults "
+                             "(version 2.0, route prefix 'api').", config.app_dir)
         host_json = load_host_json(config.app_dir)
         prefix = route_prefix_of(host_json)
-        functions, imported = load_functions(config.app_dir, config.script_file)
+        indexed = load_functions(config.app_dir, config.script_file)
         try:
-            return cls._build(config, prefix, functions, imported)
+            return cls._build(config, prefix, indexed)
         except BaseException:
-            imported.restore()
+            indexed.imported.restore()
             raise
 
     @classmethod
-    def _build(cls, config: HostConfig, prefix: str, functions: list[FunctionInfo],
-               imported: ImportedScript) -> HostRuntime:
-        routes: list[tuple[Route, FunctionInfo]] = []
-        triggers: dict[TriggerKey, FunctionInfo] = {}
-        for info in functions:
-            trigger = info.trigger
-            if trigger.kind == "httptrigger":
-                try:
-                    routes.append((compile_route(info.route), info))
-                except IndexingError as exc:
-                    raise BindingError(f"Function '{info.name}': {exc}") from None
-            elif trigger.kind == "signalrtrigger":
-                try:
-                    hub = resolve_settings(str(trigger.get("hubName") or ""), config.settings)
-                    category = resolve_settings(str(trigger.get("category") or ""),
-                                                config.settings)
-                    event = resolve_settings(str(trigger.get("event") or ""), config.settings)
-                except FunctionsHostError as exc:
-                    raise BindingError(f"Function '{info.name}': {exc}") from None
-                check_trigger(info.name, hub, category, event)
-                key = trigger_key(hub, category, event)
-                if key in triggers:
-                    raise BindingError(f"Duplicated key parameter: functions "
-                                       f"'{triggers[key].name}' and '{info.name}' both handle "
-                                       f"hub '{hub}', category '{category}', event '{event}'.")
-                triggers[key] = info
-            names = [n.lower() for n in trigger.get("parameterNames") or []]
-            if len(set(names)) != len(names):
-                raise BindingError(f"Function '{info.name}': parameterNames must be unique "
-                                   f"(case-insensitive).")
-        routes.sort(key=lambda pair: pair[0].precedence)
-        return cls(config=config, functions=functions, route_prefix=prefix, http_routes=routes,
-                   triggers=triggers, imported=imported,
-                   invoker=Invoker(str(config.app_dir), _thread_count(config.settings)))
+    def _build(cls, config: HostConfig, prefix: str, indexed: IndexedApp) -> HostRuntime:
+        found = register_functions(indexed.functions, config.settings)
+        return cls(config=config, functions=found.functions, route_prefix=prefix,
+                   http_routes=found.http_routes, triggers=found.triggers,
+                   imported=indexed.imported,
+                   invoker=Invoker(str(config.app_dir), _thread_count(config.settings)),
+                   function_errors=[*indexed.errors, *found.errors], timers=found.timers)
 
     def signature_keys(self) -> list[str]:
         """Access keys of every SignalR connection the app uses (SR SignatureValidationOptions).

@@ -97,3 +97,16 @@ def test_stack_config_names_a_malformed_settings_file(tmp_path: Path) -> None:
     (app / "local.settings.json").write_text("{not json")
     with pytest.raises(ConfigError, match=r"local\.settings\.json"):
         load_stack_config(app_dir=app, environ={})
+
+
+def test_stack_config_runs_an_app_without_host_json(tmp_path: Path) -> None:
+    (tmp_path / "function_app.py").write_text("import azure.functions as func\n")
+    assert load_stack_config(app_dir=tmp_path, environ={}).app_dir == tmp_path.resolve()
+
+
+def test_stack_config_refuses_a_folder_with_no_app(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no host\.json or function_app\.py here"):
+        load_stack_config(app_dir=tmp_path, environ={})
+    (tmp_path / "main_app.py").write_text("")
+    config = load_stack_config(app_dir=tmp_path, environ={"PYTHON_SCRIPT_FILE_NAME": "main_app.py"})
+    assert config.app_dir == tmp_path.resolve()

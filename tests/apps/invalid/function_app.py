@@ -1,9 +1,8 @@
 """The invalid variant: runs on the Python library, refused by Azure (and by the local host).
 
-The output binding name has an underscore, which the host's binding-name rule rejects.
+``ping`` declares ``-> None`` on an HTTP function: the Python worker accepts only HttpResponse
+or str there, and refusing one function fails the indexing of the whole app.
 """
-
-import json
 
 import azure.functions as func
 
@@ -15,8 +14,6 @@ def get_item(req: func.HttpRequest) -> str:
     return req.route_params["id"]
 
 
-@app.route(route="send", methods=["POST"])
-@app.generic_output_binding(arg_name="signalr_messages", type="signalR", hub_name="chat")
-def send(req: func.HttpRequest, signalr_messages: func.Out[str]) -> str:
-    signalr_messages.set(json.dumps({"target": "t", "arguments": []}))
-    return "sent"
+@app.route(route="ping", methods=["POST"])
+def ping(req: func.HttpRequest) -> None:
+    return None

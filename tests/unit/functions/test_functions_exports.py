@@ -11,7 +11,9 @@ import pytest
 import emulator.functions
 
 PACKAGE = Path(emulator.functions.__file__).parent
-PURE = ["expressions", "routes", "webhook", "signalr_output", "http_binding", "keys"]
+PURE = ["expressions", "routes", "webhook", "signalr_output", "http_binding", "keys", "ncrontab",
+        "schedules", "timer_status", "timer_trigger", "registration", "startup_checks",
+        "worker_rules"]
 IMPURE = {"asyncio", "aiohttp", "os", "time", "random", "secrets", "socket", "uuid", "sqlite3",
           "subprocess", "threading"}
 

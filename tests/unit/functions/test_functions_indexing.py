@@ -8,8 +8,14 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from emulator.functions.errors import BindingError, IndexingError
-from emulator.functions.indexing import describe_function, load_functions, parse_binding
+from emulator.functions.errors import BindingError, FunctionIndexingError, IndexingError
+from emulator.functions.indexing import (
+    BINDING_NAME,
+    FunctionError,
+    describe_function,
+    load_functions,
+    parse_binding,
+)
 
 HTTP = [{"direction": "IN", "type": "httpTrigger", "name": "req", "authLevel": "ANONYMOUS"},
         {"direction": "OUT", "type": "http", "name": "$return"}]
@@ -43,17 +49,46 @@ def test_indexing_parse_binding_enums_case_insensitive() -> None:
     assert not binding.is_trigger
 
 
-def test_indexing_refuses_underscore_binding_name() -> None:
-    with pytest.raises(BindingError, match=r"signalr_messages is invalid.*'signalrmessages'"):
-        parse_binding("f", {"direction": "OUT", "type": "signalR", "name": "signalr_messages"})
+@pytest.mark.parametrize("name", ["signalr_messages", "_private", "a1_b2_c3", "$return",
+                                  "camelCase", "x" * 128])
+def test_indexing_binding_name_rule_of_current_hosts_accepts(name) -> None:
+    assert BINDING_NAME.match(name)
+
+
+@pytest.mark.parametrize("name", ["a__b", "__x", "1abc", "a-b", "a b", "", "x" * 129, "$ret"])
+def test_indexing_binding_name_rule_of_current_hosts_refuses(name) -> None:
+    assert not BINDING_NAME.match(name)
+
+
+def test_indexing_snake_case_binding_names_index() -> None:
+    def handler(req: func.HttpRequest, signalr_messages: func.Out[str]) -> str:
+        return ""
+
+    bindings = [*HTTP, {"direction": "OUT", "type": "signalR", "name": "signalr_messages",
+                        "hubName": "chat"}]
+    info = describe_function("send_message", bindings, handler)
+    assert [b.name for b in info.bindings] == ["req", "$return", "signalr_messages"]
+
+
+def test_indexing_double_underscore_puts_only_that_function_in_error() -> None:
+    def handler(req: func.HttpRequest, out__x: func.Out[str]) -> str:
+        return ""
+
+    bindings = [*HTTP, {"direction": "OUT", "type": "signalR", "name": "out__x"}]
+    with pytest.raises(FunctionIndexingError) as caught:
+        describe_function("f", bindings, handler)
+    error = FunctionError.of(caught.value)
+    assert error.message.startswith("The 'f' function is in error: The binding name out__x is "
+                                    "invalid. Please assign a valid name to the binding.")
+    assert "'out_x'" in error.fix
 
 
 @pytest.mark.parametrize("name", ["1abc", "host", "a b", "x" * 129])
-def test_indexing_refuses_bad_function_names(name) -> None:
+def test_indexing_bad_function_names_put_the_function_in_error(name) -> None:
     def handler(req):
         return None
 
-    with pytest.raises(IndexingError, match="is not a valid function name"):
+    with pytest.raises(FunctionIndexingError, match="is not a valid function name"):
         describe_function(name, HTTP, handler)
 
 
@@ -105,13 +140,15 @@ def test_indexing_refuses_unannotated_out_mismatch() -> None:
         describe_function("f", bindings, handler)
 
 
-def test_indexing_refuses_unsupported_types_and_orchestrations() -> None:
+def test_indexing_unsupported_types_error_the_function_and_orchestrations_the_app() -> None:
     def handler(msg):
         return None
 
-    with pytest.raises(BindingError, match="'queueTrigger', which the local host cannot run"):
+    with pytest.raises(FunctionIndexingError,
+                       match="'queueTrigger' are not supported by the local host") as caught:
         describe_function("f", [{"direction": "IN", "type": "queueTrigger", "name": "msg"}],
                           handler)
+    assert "Core Tools" in caught.value.fix
     with pytest.raises(BindingError, match="orchestrations and activities are not supported"):
         describe_function("f", [{"direction": "IN", "type": "orchestrationTrigger",
                                  "name": "msg"}], handler)
@@ -121,7 +158,7 @@ def test_indexing_needs_exactly_one_trigger() -> None:
     def handler(req):
         return None
 
-    with pytest.raises(BindingError, match="one and only one trigger, found 0"):
+    with pytest.raises(FunctionIndexingError, match="No trigger binding specified"):
         describe_function("f", [{"direction": "IN", "type": "signalRConnectionInfo",
                                  "name": "req"}], handler)
 
@@ -169,7 +206,124 @@ def test_indexing_blueprint_and_other_script_name(tmp_path) -> None:
         def own(req: func.HttpRequest) -> str:
             return "own"
     """, name="main_app.py")
-    infos, imported = load_functions(tmp_path, "main_app.py")
-    imported.restore()
-    assert [(i.name, i.route, i.methods, i.auth_level) for i in infos] == [
+    indexed = load_functions(tmp_path, "main_app.py")
+    indexed.imported.restore()
+    assert [(i.name, i.route, i.methods, i.auth_level) for i in indexed.functions] == [
         ("from_blueprint", "bp/{x}", ("GET",), "function"), ("own", "own", (), "function")]
+
+
+@pytest.mark.parametrize(("annotation", "shown"), [
+    (None, "NoneType"), (bytes, "bytes"), (int, "int"), (dict, "dict")])
+def test_indexing_http_return_annotation_refuses_the_whole_app(annotation, shown) -> None:
+    def handler(req: func.HttpRequest):
+        return None
+
+    handler.__annotations__["return"] = annotation
+    with pytest.raises(BindingError) as caught:
+        describe_function("ping", HTTP, handler)
+    assert str(caught.value).startswith(
+        f'cannot load the ping function: Python return annotation "{shown}" does not match '
+        f'binding type "http"')
+    assert "'-> func.HttpResponse' or '-> str'" in str(caught.value)
+
+
+@pytest.mark.parametrize("annotation", [func.HttpResponse, str, "absent"])
+def test_indexing_http_return_annotation_accepts_response_and_str(annotation) -> None:
+    def handler(req: func.HttpRequest):
+        return None
+
+    if annotation != "absent":
+        handler.__annotations__["return"] = annotation
+    assert describe_function("ping", HTTP, handler).name == "ping"
+
+
+def test_indexing_http_return_annotation_that_is_not_a_type() -> None:
+    def handler(req: func.HttpRequest) -> func.HttpResponse | None:
+        return None
+
+    with pytest.raises(BindingError, match="cannot load the ping function: has invalid "
+                                           "non-type return annotation"):
+        describe_function("ping", HTTP, handler)
+
+
+def test_indexing_context_annotation_must_be_func_context() -> None:
+    def handler(req: func.HttpRequest, context: str) -> str:
+        return ""
+
+    with pytest.raises(BindingError) as caught:
+        describe_function("f", HTTP, handler)
+    assert str(caught.value).startswith(
+        "cannot load the f function: the \"context\" parameter is expected to be of type "
+        "azure.functions.Context, got <class 'str'>")
+
+    def typed(req: func.HttpRequest, context: func.Context) -> str:
+        return ""
+
+    assert describe_function("f", HTTP, typed).has_context
+
+
+def test_indexing_inout_bindings_refuse_the_whole_app() -> None:
+    def handler(req: func.HttpRequest, state: str) -> str:
+        return ""
+
+    bindings = [*HTTP, {"direction": "INOUT", "type": "blob", "name": "state"}]
+    with pytest.raises(BindingError, match='"inout" bindings are not supported'):
+        describe_function("f", bindings, handler)
+
+
+TIMER = [{"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": "0 * * * * *"}]
+
+
+@pytest.mark.parametrize("annotation", [func.TimerRequest, str, "absent"])
+def test_indexing_timer_trigger_annotations_the_worker_accepts(annotation) -> None:
+    def handler(timer) -> None:
+        return None
+
+    if annotation != "absent":
+        handler.__annotations__["timer"] = annotation
+    assert describe_function("tick", TIMER, handler).trigger.kind == "timertrigger"
+
+
+def test_indexing_timer_trigger_refuses_dict_annotation() -> None:
+    def handler(timer: dict) -> None:
+        return None
+
+    with pytest.raises(BindingError, match="annotate it TimerRequest or str or bytes"):
+        describe_function("tick", TIMER, handler)
+
+
+def test_indexing_one_bad_function_leaves_the_others(tmp_path) -> None:
+    write_app(tmp_path, """
+        app = func.FunctionApp()
+
+        @app.route(route="ok")
+        def ok(req: func.HttpRequest) -> str:
+            return "ok"
+
+        @app.route(route="archive")
+        @app.blob_output(arg_name="archive", path="c/{rand-guid}", connection="Storage")
+        def archive(req: func.HttpRequest, archive: func.Out[str]) -> str:
+            return "saved"
+    """)
+    indexed = load_functions(tmp_path, "function_app.py")
+    indexed.imported.restore()
+    assert [f.name for f in indexed.functions] == ["ok"]
+    assert [(e.function, e.reason) for e in indexed.errors] == [
+        ("archive", "The binding type(s) 'blob' are not supported by the local host.")]
+
+
+def test_indexing_worker_refusal_beats_a_function_error(tmp_path) -> None:
+    write_app(tmp_path, """
+        app = func.FunctionApp()
+
+        @app.route(route="archive")
+        @app.blob_output(arg_name="archive", path="c/x", connection="Storage")
+        def archive(req: func.HttpRequest, archive: func.Out[str]) -> str:
+            return "saved"
+
+        @app.route(route="ping")
+        def ping(req: func.HttpRequest) -> None:
+            return None
+    """)
+    with pytest.raises(BindingError, match="cannot load the ping function"):
+        load_functions(tmp_path, "function_app.py")
