@@ -1,15 +1,17 @@
-"""Fixtures shared by every test folder: the running stack, artefacts, the browser guard."""
+"""Fixtures shared by every test folder: the running stack, artefacts, the browser, tools."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.stack import ROOT, RunningStack, start_stack
+from tests.support.tools import require_tool
+
+pytest_plugins = ["tests.support.browser"]
+__all__ = ["ARTIFACTS", "require_tool"]
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -39,13 +41,3 @@ def _node_for_node_tests(request: pytest.FixtureRequest) -> None:
     """Tests marked ``node`` drive the official client under Node: no Node, no pass."""
     if request.node.get_closest_marker("node"):
         require_tool("node", "Node.js")
-
-
-def require_tool(path: str, what: str) -> str:
-    """The tool's path; in CI a missing tool fails the test instead of skipping it."""
-    found = shutil.which(path)
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI but {path} is missing")
-    pytest.skip(f"{what} not installed ({path})")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ..serve import bind_sockets, stop_signals, url_host
 from .app import make_app
 from .config import HostConfig, load_local_settings, merge_settings
 from .errors import FunctionsHostError
@@ -33,16 +34,24 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def _serve(config: HostConfig, host: str, port: int) -> None:
-    runner = web.AppRunner(make_app(config))
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else port
-    host_logger.info("Host started on http://%s:%d (Ctrl-C to stop)", host, bound)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
+    """Serve until SIGINT or SIGTERM (also when started with SIGINT ignored)."""
+    stop = asyncio.Event()
+    with stop_signals(stop):
+        sockets = bind_sockets(host, port)
+        # No access log: its lines carry query strings, and ``code=`` is a function key.
+        runner = web.AppRunner(make_app(config), handle_signals=False, access_log=None)
+        await runner.setup()
+        try:
+            for sock in sockets:
+                await web.SockSite(runner, sock).start()
+            bound = sockets[0].getsockname()[1]
+            host_logger.info("Host started on http://%s:%d (Ctrl-C to stop)", url_host(host),
+                             bound)
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+            for sock in sockets:
+                sock.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,11 +68,9 @@ def main(argv: list[str] | None = None) -> int:
                             enable_auth=args.enable_auth, keys_file=args.keys_file,
                             data_dir=args.data_dir, public_url=f"http://{args.host}:{port}")
         asyncio.run(_serve(config, args.host, port))
-    except FunctionsHostError as exc:
+    except (FunctionsHostError, OSError) as exc:
         host_logger.error("%s", exc)
         return 1
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -15,7 +15,6 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import browser  # noqa: F401 - the shared Chromium fixture
 from tests.hardening.chat_client import ChatClient, HubError
 from tests.support.stack import RunningStack
 from tests.support.timeouts import TIMEOUT
@@ -38,7 +37,7 @@ document.addEventListener('securitypolicyviolation',
 """
 
 
-async def _victim(browser: Browser, stack: RunningStack) -> Page:  # noqa: F811
+async def _victim(browser: Browser, stack: RunningStack) -> Page:
     context = await browser.new_context()
     await context.add_init_script(WATCH)
     page = await context.new_page()
@@ -55,7 +54,7 @@ async def _victim(browser: Browser, stack: RunningStack) -> Page:  # noqa: F811
 
 
 async def test_markup_from_attacker_is_shown_as_text(
-    browser: Browser, stack: RunningStack  # noqa: F811
+    browser: Browser, stack: RunningStack
 ) -> None:
     """Markup in a name, broadcasts, a private and a group message renders as plain text."""
     victim = await _victim(browser, stack)
@@ -85,7 +84,7 @@ async def test_markup_from_attacker_is_shown_as_text(
 
 
 async def test_markup_typed_as_group_name_is_refused_as_text(
-    browser: Browser, stack: RunningStack  # noqa: F811
+    browser: Browser, stack: RunningStack
 ) -> None:
     """A group name with markup typed into the page is refused; the reason shows as text."""
     victim = await _victim(browser, stack)

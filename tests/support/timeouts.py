@@ -2,7 +2,10 @@
 
 import os
 
-__all__ = ["TIMEOUT"]
+__all__ = ["STOP_TIMEOUT", "TIMEOUT"]
 
-TIMEOUT: float = 10.0 * float(os.environ.get("TEST_TIMEOUT_SCALE", "1"))
+SCALE = float(os.environ.get("TEST_TIMEOUT_SCALE", "1"))
+TIMEOUT: float = 10.0 * SCALE
 """Seconds any single wait may take before the test fails."""
+STOP_TIMEOUT: float = 5.0 * SCALE
+"""Seconds a command-line entry point may take to stop after SIGINT or SIGTERM."""
