@@ -4,18 +4,23 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+TEST_PROCESSES ?= 2
 STAMPS := .stamps
 CHROMIUM ?= /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint unit soak bench deps checkov clean
+.PHONY: run test lint types unit soak bench deps checkov clean
 
 run: deps
 	$(PY) -m emulator
 
+# Two test processes share the two cores; then the unit and app tests under Python 3.12 and
+# 3.13 where this machine has them (.ci/test-versions says which versions ran).
 test: deps checkov
 	$(PY) -m ruff check .
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m mypy
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_PROCESSES) $(PYTEST_ARGS)
+	.ci/test-versions
 
 # The full soak: 500 clients chatting through the whole stack for 60 s (make test runs a short one).
 soak: deps
@@ -29,6 +34,9 @@ bench: deps
 lint: deps
 	$(PY) -m ruff check .
 
+types: deps
+	$(PY) -m mypy
+
 unit: deps
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
@@ -37,7 +45,7 @@ deps: $(STAMPS)/venv $(STAMPS)/npm
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMPS)/venv: requirements.txt requirements-dev.txt benchmarks/requirements.txt | $(VENV)/bin/python
+$(STAMPS)/venv: requirements.txt requirements-test.txt requirements-dev.txt benchmarks/requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@mkdir -p $(STAMPS) && touch $@
@@ -58,4 +66,4 @@ $(STAMPS)/checkov: requirements-checkov.txt
 	@mkdir -p $(STAMPS) && touch $@
 
 clean:
-	rm -rf $(VENV) $(VENV)-checkov $(STAMPS) node_modules
+	rm -rf $(VENV) $(VENV)-checkov $(VENV)-py3.* $(STAMPS) node_modules

@@ -105,7 +105,8 @@ class MessagePackHubProtocol(HubProtocol):
                 array.append(message.allow_reconnect)
         else:
             array = [int(message.type), message.sequence_id]
-        return msgpack.packb(array, use_bin_type=True)
+        packed: bytes = msgpack.packb(array, use_bin_type=True)
+        return packed
 
     def decode_payload(self, payload: bytes) -> HubMessage:
         array = _unpack(payload)

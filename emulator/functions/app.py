@@ -34,12 +34,12 @@ from .signalr_output import connection_setting_name, connection_string_from
 from .startup_report import log_startup_report
 from .timers import setup_timers
 from .webhook import (
-    UpstreamMessage,
     build_invocation_context,
     check_headers,
     content_protocol,
     encode_completion,
-    parse_upstream_body,
+    parse_connection_body,
+    parse_invocation_body,
     verify_upstream_signature,
 )
 
@@ -188,14 +188,10 @@ async def _signalr_webhook(request: web.Request) -> web.StreamResponse:
     body = await request.read()
     category = key[1]
     if category == "connections":
-        try:
-            message = parse_upstream_body(body, protocol)
-        except WebhookError:  # the body of a connection event carries no more than the error
-            message = UpstreamMessage(type=None)
+        message = parse_connection_body(body)
     else:
-        message = parse_upstream_body(body, protocol)
-        if message.type != 1 or not isinstance(message.target, str):
-            raise WebhookError("Bad request: the body is not an invocation message")
+        message = parse_invocation_body(body, protocol)
+        assert message.target is not None
         if message.target.lower() != key[2]:
             raise WebhookError(f"Bad request: target '{message.target}' does not match "
                                f"X-ASRS-Event '{request.headers['X-ASRS-Event']}'")

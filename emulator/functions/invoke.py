@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import azure.functions as func
 from azure.functions import _abc as abc_types
@@ -118,6 +118,15 @@ class Invoker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    @overload
+    async def invoke(self, info: FunctionInfo, inputs: Mapping[str, Any], *, reason: str,
+                     invocation_id: str, finish: Callable[[InvocationResult], Awaitable[T]],
+                     ) -> T: ...
+
+    @overload
+    async def invoke(self, info: FunctionInfo, inputs: Mapping[str, Any], *, reason: str,
+                     invocation_id: str, finish: None = None) -> InvocationResult: ...
 
     async def invoke(
         self,

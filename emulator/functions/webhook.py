@@ -12,16 +12,17 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 import msgpack
 
-from ..contracts import verify_signature
+from ..contracts import HubProtocol, protocol_for_content_type, verify_signature
+from ..contracts.framing import RECORD_SEPARATOR
+from ..contracts.messages import Completion, HubMessage, Invocation
+from ..contracts.upstream import parse_claims, parse_client_query
+from ..errors import ProtocolError
 from .errors import IndexingError, WebhookError
 
 __all__ = [
-    "JSON",
-    "MSGPACK",
     "TriggerKey",
     "UpstreamMessage",
     "build_invocation_context",
@@ -31,14 +32,12 @@ __all__ = [
     "encode_completion",
     "parse_claims",
     "parse_client_query",
-    "parse_upstream_body",
+    "parse_connection_body",
+    "parse_invocation_body",
     "trigger_key",
     "verify_upstream_signature",
 ]
 
-JSON = "json"
-MSGPACK = "messagepack"
-RECORD_SEPARATOR = b"\x1e"
 _CONTENT_HEADERS = frozenset({"content-type", "content-length", "content-encoding",
                               "content-language", "content-location", "content-md5",
                               "content-range", "content-disposition", "expires",
@@ -64,13 +63,12 @@ def check_trigger(function: str, hub: str, category: str, event: str) -> None:
         raise IndexingError(f"Function '{function}': signalRTrigger needs a hubName.")
 
 
-def content_protocol(content_type: str | None) -> str:
-    """``json`` or ``messagepack`` from the Content-Type, else 415."""
+def content_protocol(content_type: str | None) -> HubProtocol:
+    """The hub protocol of the Content-Type (JSON or MessagePack), else 415."""
+    protocol = protocol_for_content_type(content_type)
+    if protocol is not None:
+        return protocol
     media = (content_type or "").split(";")[0].strip().lower()
-    if media == "application/json":
-        return JSON
-    if media == "application/x-msgpack":
-        return MSGPACK
     raise WebhookError(f"Unsupported content type {media or '(none)'!r}; expected "
                        f"application/json or application/x-msgpack", status_hint=415)
 
@@ -121,52 +119,6 @@ class UpstreamMessage:
     error: str | None = None
 
 
-def _read_varint(data: bytes) -> tuple[int, int]:
-    length, shift, index = 0, 0, 0
-    while True:
-        if index >= len(data) or index > 4:
-            raise WebhookError("Bad request: truncated MessagePack length prefix")
-        byte = data[index]
-        length |= (byte & 0x7F) << shift
-        index += 1
-        if not byte & 0x80:
-            return length, index
-        shift += 7
-
-
-def _unpack(data: bytes) -> Any:
-    try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=False)
-    except Exception as exc:
-        raise WebhookError(f"Bad request: malformed MessagePack body ({exc})") from None
-
-
-def _from_msgpack(body: bytes) -> UpstreamMessage:
-    # The service sends the array without the varint length prefix (signalr-service.md §5.7);
-    # a framed body (length prefix first) is accepted too.
-    try:
-        item = _unpack(body)
-    except WebhookError:
-        item = None
-    if not isinstance(item, list):
-        length, start = _read_varint(body)
-        if len(body) != start + length:
-            raise WebhookError("Bad request: MessagePack body is neither one message nor one "
-                               "length-prefixed message")
-        item = _unpack(body[start:])
-    if not isinstance(item, list) or not item or not isinstance(item[0], int):
-        raise WebhookError("Bad request: a MessagePack hub message must be an array")
-    if item[0] == 1 and len(item) >= 5:
-        args = item[4]
-        if not isinstance(args, list):
-            raise WebhookError("Bad request: invocation arguments must be an array")
-        return UpstreamMessage(type=1, invocation_id=item[2], target=item[3],
-                               arguments=_jsonable(args))
-    if item[0] == 7:
-        return UpstreamMessage(type=7, error=item[1] if len(item) > 1 else None)
-    return UpstreamMessage(type=item[0])
-
-
 def _jsonable(value: Any) -> Any:
     """MessagePack values as the JSON the function reads (Json.NET's view of them).
 
@@ -188,56 +140,48 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _from_json(body: bytes) -> UpstreamMessage:
-    text = body.split(RECORD_SEPARATOR)[0] if body else b""
-    if not text.strip():
-        return UpstreamMessage(type=None)
+def _decode(body: bytes, protocol: HubProtocol) -> HubMessage:
+    """The one hub message of a body: bare, as the service sends it, or framed."""
     try:
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WebhookError(f"Bad request: body is not JSON ({exc})") from None
-    except RecursionError:
-        raise WebhookError("Bad request: body is nested too deeply") from None
+        return protocol.decode_payload(body)
+    except ProtocolError as bare_error:
+        try:
+            messages = protocol.decode(body)
+        except ProtocolError:
+            raise WebhookError(f"Bad request: {bare_error}") from None
+        if len(messages) != 1:
+            raise WebhookError("Bad request: the body must hold exactly one message") from None
+        return messages[0]
+
+
+def parse_invocation_body(body: bytes, protocol: HubProtocol) -> UpstreamMessage:
+    """A ``messages`` body: one Invocation in the request's hub protocol, else a 400.
+
+    MessagePack arguments reach the function as the JSON the extension would hand over.
+    """
+    message = _decode(body, protocol)
+    if not isinstance(message, Invocation):
+        raise WebhookError("Bad request: the body is not an invocation message")
+    arguments = message.arguments
+    if protocol.transfer_format == "Binary":
+        arguments = _jsonable(arguments)
+    return UpstreamMessage(type=int(message.type), invocation_id=message.invocation_id,
+                           target=message.target, arguments=arguments)
+
+
+def parse_connection_body(body: bytes) -> UpstreamMessage:
+    """A ``connections`` body (``{"type":10}`` or ``{"type":11,"error":…}``): only its error
+    matters, and a body that says nothing readable counts as none."""
+    try:
+        data = json.loads(body.split(RECORD_SEPARATOR)[0] or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return UpstreamMessage(type=None)
     if not isinstance(data, dict):
-        raise WebhookError("Bad request: body must be a JSON object")
+        return UpstreamMessage(type=None)
     lowered = {str(k).lower(): v for k, v in data.items()}
-    kind = lowered.get("type")
-    args = lowered.get("arguments")
-    if args is not None and not isinstance(args, list):
-        raise WebhookError("Bad request: invocation arguments must be an array")
-    invocation_id = lowered.get("invocationid")
+    kind, error = lowered.get("type"), lowered.get("error")
     return UpstreamMessage(type=kind if isinstance(kind, int) else None,
-                           invocation_id=None if invocation_id is None else str(invocation_id),
-                           target=lowered.get("target"), arguments=args,
-                           error=lowered.get("error"))
-
-
-def parse_upstream_body(body: bytes, protocol: str) -> UpstreamMessage:
-    """Decode an upstream body; a malformed one is a 400."""
-    return _from_msgpack(body) if protocol == MSGPACK else _from_json(body)
-
-
-def parse_client_query(text: str | None) -> dict[str, str] | None:
-    """X-ASRS-Client-Query as a dict, repeated keys joined by ``,`` (None if absent)."""
-    if not text:
-        return None
-    result: dict[str, str] = {}
-    for key, value in parse_qsl(text.lstrip("?"), keep_blank_values=True):
-        result[key] = f"{result[key]},{value}" if key in result else value
-    return result
-
-
-def parse_claims(text: str | None) -> dict[str, str] | None:
-    """X-ASRS-User-Claims ``type: value, type: value``; the first value per type wins."""
-    if not text:
-        return None
-    result: dict[str, str] = {}
-    for pair in text.split(","):
-        key, sep, value = pair.partition(": ")
-        key = key.strip()
-        if sep and key and key not in result:
-            result[key] = value.strip()
-    return result
+                           error=error if isinstance(error, str) else None)
 
 
 def build_invocation_context(headers: Iterable[tuple[str, str]],
@@ -266,29 +210,11 @@ def build_invocation_context(headers: Iterable[tuple[str, str]],
     return json.dumps(context)
 
 
-def _varint(length: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = length & 0x7F
-        length >>= 7
-        out.append(byte | (0x80 if length else 0))
-        if not length:
-            return bytes(out)
-
-
-def encode_completion(invocation_id: str, protocol: str, *, result: Any = None,
+def encode_completion(invocation_id: str, protocol: HubProtocol, *, result: Any = None,
                       error: str | None = None) -> bytes:
-    """A CompletionMessage with ``result`` or ``error``, framed for ``protocol`` (§5.4)."""
-    if protocol == MSGPACK:
-        if error is not None:
-            item: list[Any] = [3, {}, invocation_id, 1, error]
-        else:
-            item = [3, {}, invocation_id, 3, result]
-        packed = msgpack.packb(item, use_bin_type=True)
-        return _varint(len(packed)) + packed
-    message: dict[str, Any] = {"type": 3, "invocationId": invocation_id}
+    """A Completion with ``result`` or ``error``, framed in ``protocol`` (what the service
+    relays to the caller of ``invoke``)."""
     if error is not None:
-        message["error"] = error
-    else:
-        message["result"] = result
-    return json.dumps(message, separators=(",", ":")).encode() + RECORD_SEPARATOR
+        return protocol.encode(Completion.failed(invocation_id, error))
+    return protocol.encode(Completion(invocation_id=invocation_id, result=result,
+                                      has_result=True))

@@ -86,8 +86,9 @@ class ServiceConfig:
             reconnect_grace=self.reconnect_grace,
         )
 
-    def limits_with(self, **changes: float) -> SessionLimits:
-        return replace(self.limits, **changes)
+    def limits_with(self, *, handshake_timeout: float) -> SessionLimits:
+        """The limits of one connection whose token asks for its own handshake timeout."""
+        return replace(self.limits, handshake_timeout=handshake_timeout)
 
 
 def _lower_keys(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from emulator.contracts import sign_connection_id
+from emulator.contracts.protocols import PROTOCOLS
 from emulator.functions.entities.protocol import (
     Operation,
     build_batch_request,
@@ -35,7 +36,8 @@ from emulator.functions.webhook import (
     build_invocation_context,
     parse_claims,
     parse_client_query,
-    parse_upstream_body,
+    parse_connection_body,
+    parse_invocation_body,
     verify_upstream_signature,
 )
 from tests.fuzz.fuzzing import FUZZ, json_values
@@ -106,13 +108,21 @@ def test_compile_route_any_template_compiles_or_indexing_error(template: str, pa
 
 @FUZZ
 @given(st.binary(max_size=200), st.sampled_from(["json", "messagepack"]))
-def test_parse_upstream_body_any_bytes_message_or_webhook_error(body: bytes, protocol: str) -> None:
+def test_parse_invocation_body_any_bytes_invocation_or_webhook_error(body: bytes,
+                                                                    protocol: str) -> None:
     try:
-        message = parse_upstream_body(body, protocol)
+        message = parse_invocation_body(body, PROTOCOLS[protocol])
     except WebhookError as error:
         assert error.status_hint == 400
         return
-    assert message.arguments is None or isinstance(message.arguments, list)
+    assert isinstance(message.target, str) and isinstance(message.arguments, list)
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_parse_connection_body_never_raises(body: bytes) -> None:
+    message = parse_connection_body(body)
+    assert message.error is None or isinstance(message.error, str)
 
 
 _msgpack_values = st.recursive(
@@ -133,17 +143,17 @@ def test_webhook_any_msgpack_invocation_builds_context_or_webhook_error(
     """What a MessagePack client can send reaches the function as JSON, or is a 400."""
     body = msgpack.packb([1, {}, "1", "broadcast", arguments, []], use_bin_type=True)
     try:
-        message = parse_upstream_body(body, "messagepack")
+        message = parse_invocation_body(body, PROTOCOLS["messagepack"])
         context = build_invocation_context([("X-ASRS-Connection-Id", "c")], message)
     except WebhookError:
         return
     assert json.loads(context)["ConnectionId"] == "c"
 
 
-def test_parse_upstream_body_deep_nesting_is_a_webhook_error() -> None:
+def test_parse_invocation_body_deep_nesting_is_a_webhook_error() -> None:
     body = b'{"type":1,"target":"t","arguments":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    with pytest.raises(WebhookError, match="nested too deeply"):
-        parse_upstream_body(body, "json")
+    with pytest.raises(WebhookError, match="not valid JSON"):
+        parse_invocation_body(body, PROTOCOLS["json"])
 
 
 @FUZZ

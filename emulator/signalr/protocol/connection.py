@@ -235,7 +235,7 @@ class HubConnection:
         self.last_received = now
         if self.state is State.HANDSHAKE:
             data = self._receive_handshake(data)
-            if self.state is not State.OPEN or not data:
+            if not self.is_open or not data:
                 return
         assert self._reader is not None and self.protocol is not None
         try:

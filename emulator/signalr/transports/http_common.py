@@ -19,7 +19,7 @@ class HttpAttachment:
 
     __slots__ = ("polls", "post_busy", "transport", "wakeup")
 
-    def __init__(self, transport: asyncio.BaseTransport | None = None) -> None:
+    def __init__(self, transport: asyncio.Transport | None = None) -> None:
         self.transport = transport
         """SSE: the socket of the event stream (long polling has none between polls)."""
         self.wakeup = Wakeup()

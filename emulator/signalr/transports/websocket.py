@@ -31,7 +31,7 @@ class WebSocketAttachment:
 
     __slots__ = ("ended", "transport", "wakeup")
 
-    def __init__(self, transport: asyncio.BaseTransport | None) -> None:
+    def __init__(self, transport: asyncio.Transport | None) -> None:
         self.transport = transport
         self.wakeup = Wakeup()
         self.ended = False

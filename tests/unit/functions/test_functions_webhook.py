@@ -10,10 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator.contracts import sign_connection_id
+from emulator.contracts.protocols import PROTOCOLS
 from emulator.functions.errors import IndexingError, WebhookError
 from emulator.functions.webhook import (
-    JSON,
-    MSGPACK,
     UpstreamMessage,
     build_invocation_context,
     check_headers,
@@ -22,9 +21,12 @@ from emulator.functions.webhook import (
     encode_completion,
     parse_claims,
     parse_client_query,
-    parse_upstream_body,
+    parse_connection_body,
+    parse_invocation_body,
     verify_upstream_signature,
 )
+
+JSON, MSGPACK = PROTOCOLS["json"], PROTOCOLS["messagepack"]
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -71,37 +73,45 @@ def test_webhook_check_trigger_refuses(category, event) -> None:
 
 def test_webhook_parse_json_invocation_with_separator() -> None:
     body = b'{"type":1,"invocationId":"1","target":"send","arguments":["a"]}\x1e'
-    assert parse_upstream_body(body, JSON) == UpstreamMessage(
+    assert parse_invocation_body(body, JSON) == UpstreamMessage(
         type=1, invocation_id="1", target="send", arguments=["a"])
 
 
 def test_webhook_parse_close_message_any_key_case() -> None:
-    assert parse_upstream_body(b'{"Type":11,"Error":"gone"}', JSON).error == "gone"
+    assert parse_connection_body(b'{"Type":11,"Error":"gone"}').error == "gone"
+    assert parse_connection_body(b"not json") == UpstreamMessage(type=None)
+    assert parse_connection_body(b"") == UpstreamMessage(type=None)
 
 
 @pytest.mark.parametrize("framed", [False, True])
 def test_webhook_parse_msgpack_invocation(framed) -> None:
     packed = msgpack.packb([1, {}, None, "send", [1, "b"]])
     body = bytes([len(packed)]) + packed if framed else packed
-    message = parse_upstream_body(body, MSGPACK)
+    message = parse_invocation_body(body, MSGPACK)
     assert (message.type, message.invocation_id, message.arguments) == (1, None, [1, "b"])
+
+
+def test_webhook_parse_msgpack_binary_argument_becomes_base64() -> None:
+    body = msgpack.packb([1, {}, "1", "send", [b"\x00\x01"]], use_bin_type=True)
+    assert parse_invocation_body(body, MSGPACK).arguments == ["AAE="]
 
 
 @given(st.binary(max_size=64), st.sampled_from([JSON, MSGPACK]))
 def test_webhook_parse_any_bytes_parses_or_raises_webhook_error(body, protocol) -> None:
     try:
-        parse_upstream_body(body, protocol)
+        parse_invocation_body(body, protocol)
     except WebhookError as exc:
         assert exc.status_hint == 400
 
 
 @pytest.mark.parametrize(("body", "protocol"), [
     (b"{nope", JSON), (b"[1]", JSON), (b'{"type":1,"arguments":5}', JSON),
-    (b"\x05\x01", MSGPACK), (b"\x80", MSGPACK), (b"\x01\xc1", MSGPACK),
+    (b'{"type":6}', JSON), (b"\x05\x01", MSGPACK), (b"\x80", MSGPACK),
+    (b"\x01\xc1", MSGPACK),
 ])
 def test_webhook_parse_refuses_malformed_bodies_with_400(body, protocol) -> None:
     with pytest.raises(WebhookError) as caught:
-        parse_upstream_body(body, protocol)
+        parse_invocation_body(body, protocol)
     assert caught.value.status_hint == 400
 
 
