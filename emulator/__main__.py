@@ -27,7 +27,7 @@ from .config import (
     with_service_port,
 )
 from .errors import ConfigError as AnyConfigError
-from .serve import bind_sockets, stop_signals, url_host
+from .serve import bind_sockets, page_origins, stop_signals, url_host
 
 log = logging.getLogger("emulator")
 
@@ -68,18 +68,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        help="where entity state is kept (default: <app-dir>/.emulator-data)",
+        help="where entity state is kept (default: <app-dir>/.emulator)",
     )
     parser.add_argument(
         "--enable-auth",
         action="store_true",
         help="check function keys as Azure does (off by default, as in Core Tools)",
     )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another origin whose pages may use the SignalR Service (repeatable; '*' for any); "
+        "the host's own page and Host.CORS are always allowed",
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG shows every frame")
     return parser.parse_args(argv)
 
 
-async def serve(config: StackConfig, stop: asyncio.Event) -> None:
+async def serve(config: StackConfig, stop: asyncio.Event,
+                allow_origins: tuple[str, ...] = ()) -> None:
     from .functions import RUNTIME, HostConfig, load_host_json, route_prefix_of
     from .functions import make_app as make_host_app
     from .signalr import ServiceConfig, UpstreamTemplate, load_settings, stop_runner
@@ -134,6 +143,8 @@ async def serve(config: StackConfig, stop: asyncio.Event) -> None:
                 ServiceConfig(
                     access_keys=config.access_keys,
                     upstream=upstream,
+                    allowed_origins=(*page_origins(config.bind, host_port),
+                                     *config.host_section.cors_origins, *allow_origins),
                 )
             )
             service_runner = web.AppRunner(service_app, handle_signals=False, access_log=None)
@@ -192,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     async def run() -> None:
         stop = asyncio.Event()
         with stop_signals(stop):
-            await serve(config, stop)
+            await serve(config, stop, tuple(args.allow_origin))
 
     from .functions import FunctionsHostError
 

@@ -16,6 +16,7 @@ middleware per app is the only place that turns these into responses.
     │   ├── InvalidState             also AssertionError: our own bug, never the peer's
     │   ├── AuthError                401
     │   │   └── InvalidToken         a JWT that is missing, malformed, expired or wrongly signed
+    │   ├── Forbidden                403: a request on another user's connection
     │   ├── NotFound                 404, with an ``x-ms-error-code`` value when Azure has one
     │   ├── BadRequest               400: REST body, names or query parameters
     │   ├── MethodNotAllowed         405
@@ -47,6 +48,7 @@ __all__ = [
     "Conflict",
     "EmulatorError",
     "EntityError",
+    "Forbidden",
     "FramingError",
     "FunctionIndexingError",
     "FunctionsHostError",
@@ -123,6 +125,10 @@ class AuthError(SignalRError):
 class InvalidToken(AuthError):
     """An access token is missing, malformed, expired, not yet valid, wrongly signed or for
     another audience; the message is a short reason, never the token."""
+
+
+class Forbidden(SignalRError):
+    status_hint = 403
 
 
 class NotFound(SignalRError):

@@ -13,7 +13,7 @@ import signal
 import socket
 from collections.abc import Iterator
 
-__all__ = ["bind_sockets", "stop_signals", "url_host"]
+__all__ = ["bind_sockets", "page_origins", "stop_signals", "url_host"]
 
 
 def bind_sockets(address: str, port: int) -> list[socket.socket]:
@@ -47,6 +47,16 @@ def url_host(bind: str) -> str:
     if bind in ("", "0.0.0.0", "::"):
         return "localhost"
     return f"[{bind}]" if ":" in bind else bind
+
+
+def page_origins(bind: str, port: int) -> tuple[str, ...]:
+    """The origins a browser uses for pages a server listening on ``bind`` serves."""
+    host = url_host(bind)
+    if host == "localhost" or bind in ("", "0.0.0.0", "::"):
+        hosts = ["localhost", "127.0.0.1", "[::1]"]
+    else:
+        hosts = [host]
+    return tuple(f"http://{name}:{port}" for name in hosts)
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ __all__ = [
     "header_safe",
     "parse_claims",
     "parse_client_query",
-    "strip_access_token",
+    "strip_query_secrets",
 ]
 
 CONNECTION_ID = "X-ASRS-Connection-Id"
@@ -68,11 +68,15 @@ def parse_claims(text: str | None) -> dict[str, str] | None:
     return result
 
 
-def strip_access_token(query_string: str) -> str:
-    """The raw query without ``access_token`` parameters: the token is a secret."""
+_SECRET_PARAMETERS = frozenset({"access_token", "id"})
+
+
+def strip_query_secrets(query_string: str) -> str:
+    """The raw query without its secrets: ``access_token`` and ``id`` (the connection token,
+    which lets its holder use the connection) never leave the service."""
     kept = [
         part for part in query_string.split("&")
-        if part and unquote(part.partition("=")[0]).lower() != "access_token"
+        if part and unquote(part.partition("=")[0]).lower() not in _SECRET_PARAMETERS
     ]
     return "&".join(kept)
 

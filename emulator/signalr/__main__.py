@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ..contracts.connection_string import parse_connection_string
 from ..errors import ConfigError, InvalidConnectionString
-from ..serve import bind_sockets, stop_signals
+from ..serve import bind_sockets, page_origins, stop_signals
 from .app import make_app, stop_runner
 from .config import DEFAULT_ACCESS_KEY, ServiceConfig, UpstreamTemplate, load_settings
 
@@ -39,6 +39,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="take the access key, host and port from a connection string")
     parser.add_argument("--upstream", metavar="URL",
                         help="send every event to this URL template (overrides --settings)")
+    parser.add_argument("--allow-origin", action="append", dest="allow_origins",
+                        metavar="ORIGIN",
+                        help="an origin whose pages may use the service (repeatable; '*' for "
+                        "any); default: the Functions host's http://localhost:7071")
     parser.add_argument("--log-level", default="INFO", help="DEBUG shows every frame")
     return parser.parse_args(argv)
 
@@ -66,6 +70,7 @@ def build_config(args: argparse.Namespace) -> ServiceConfig:
         upstream = load_settings("settings.json")
     return ServiceConfig(
         access_keys=keys, upstream=upstream,
+        allowed_origins=tuple(args.allow_origins or page_origins("localhost", 7071)),
         host=args.host or host, port=args.port if args.port is not None else port,
     )
 

@@ -20,7 +20,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from .client_api import SERVICE_KEY, client_routes
+from .appkeys import SERVICE_KEY
+from .client_api import client_routes
 from .config import ServiceConfig
 from .log import log
 from .middlewares import add_cors_headers, cors_middleware, error_middleware

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
 
-from ..errors import BadRequest, Conflict, NotFound
+from ..contracts.tokens import user_id_from_claims
+from ..errors import BadRequest, Conflict, Forbidden, NotFound
+from .appkeys import SERVICE_KEY
 from .auth import check_client_token, query_items
 from .log import log
 from .protocol.negotiate import (
@@ -26,7 +31,6 @@ from .transports import (
 
 __all__ = ["SERVICE_KEY", "TRANSPORTS", "client_routes", "hub_from_query"]
 
-SERVICE_KEY = web.AppKey("service", SignalRService)
 TRANSPORTS: tuple[str, ...] = ("WebSockets", "ServerSentEvents", "LongPolling")
 """What ``availableTransports`` lists, in preference order: only what is implemented."""
 
@@ -52,11 +56,12 @@ async def negotiate(request: web.Request) -> web.Response:
     _refuse_while_stopping(service)
     query = lowered_query(query_items(request))
     hub = hub_from_query(query)
-    check_client_token(request, hub, service.config.access_keys, service.clock(),
-                       service.refusals)
+    claims = check_client_token(request, hub, service.config.access_keys, service.clock(),
+                                service.refusals)
     version = negotiate_version(query)
     stateful = (single_query_value(query, "usestatefulreconnect") or "").lower() == "true"
-    entry = service.negotiate(hub, version=version, stateful=stateful)
+    entry = service.negotiate(hub, version=version, stateful=stateful,
+                              user_id=user_id_from_claims(claims))
     log.info("negotiate on hub %s: connection %s (v%d)", hub, entry.connection_id, version)
     return web.json_response(build_negotiate_response(
         connection_id=entry.connection_id, connection_token=entry.connection_token,
@@ -78,12 +83,14 @@ async def connect(request: web.Request) -> web.StreamResponse:
         if request.method != "GET":
             raise BadRequest("a WebSocket upgrade must be a GET")
         existing = service.registry.get(token)
+        if existing is not None:
+            _check_owner(existing.user_id, claims)
         if (existing is not None and existing.core.buffer is not None
                 and existing.hub.lower() == hub.lower() and not existing.finished.is_set()
                 and (existing.attachment is None or existing.attachment.is_gone())):
             # Stateful reconnect: the same id on a new socket, once the old one is gone.
             return await handle_websocket(request, service, existing, reattach=True)
-        pending = service.claim(token, hub) if token is not None else None
+        pending = service.claim(token, hub, claims) if token is not None else None
         session = service.open_session(
             hub=hub, transport="WebSockets", claims=claims, client_query=request.query_string,
             pending=pending,
@@ -93,8 +100,10 @@ async def connect(request: web.Request) -> web.StreamResponse:
     if token is None:
         raise BadRequest("the 'id' query parameter is required")
     active = service.registry.get(token)
-    if active is not None and active.hub.lower() != hub.lower():
-        raise NotFound("no connection with this id in this hub")
+    if active is not None:
+        if active.hub.lower() != hub.lower():
+            raise NotFound("no connection with this id in this hub")
+        _check_owner(active.user_id, claims)
     method = request.method
     if method == "GET":
         if "text/event-stream" in request.headers.get("Accept", ""):
@@ -102,14 +111,14 @@ async def connect(request: web.Request) -> web.StreamResponse:
                 raise Conflict("a transport is already attached to this connection")
             session = service.open_session(
                 hub=hub, transport="ServerSentEvents", claims=claims,
-                client_query=request.query_string, pending=service.claim(token, hub),
+                client_query=request.query_string, pending=service.claim(token, hub, claims),
                 transfer_formats=("Text",),
             )
             return await handle_sse(request, service, session)
         if active is None:
             session = service.open_session(
                 hub=hub, transport="LongPolling", claims=claims,
-                client_query=request.query_string, pending=service.claim(token, hub),
+                client_query=request.query_string, pending=service.claim(token, hub, claims),
             )
             return start_long_polling(session)
         if active.transport != "LongPolling":
@@ -122,6 +131,14 @@ async def connect(request: web.Request) -> web.StreamResponse:
     if method == "DELETE":
         return await handle_delete(service, active)
     raise web.HTTPMethodNotAllowed(method, ["GET", "POST", "DELETE"])
+
+
+def _check_owner(owner: str | None, claims: Mapping[str, Any]) -> None:
+    """A connection belongs to the user whose token opened it: every later request on it (a
+    poll, a send, a DELETE, a reattach) must carry a token for that same user. ASP.NET Core
+    only logs a changed user; here the id may be public (negotiate version 0), so it is 403."""
+    if user_id_from_claims(claims) != owner:
+        raise Forbidden("this connection belongs to another user")
 
 
 def client_routes() -> list[web.RouteDef]:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError
+from ..origins import OriginPolicy
 from .protocol.connection import SessionLimits
 from .protocol.upstream import UpstreamTemplate
 
@@ -65,6 +66,9 @@ class ServiceConfig:
     """Seconds a long-poll request is held before an empty 200 (ASP.NET default)."""
     reconnect_grace: float = 15.0
     """Seconds a stateful-reconnect connection waits for its client to reattach."""
+    allowed_origins: tuple[str, ...] = ()
+    """Origins whose pages may use the service (``*``: any). Clients that are not browsers
+    send no ``Origin`` and are not affected (see :mod:`emulator.origins`)."""
     host: str = "localhost"
     port: int = 8888
 
@@ -85,6 +89,10 @@ class ServiceConfig:
             keep_alive_interval=self.keep_alive_interval, client_timeout=self.client_timeout,
             reconnect_grace=self.reconnect_grace,
         )
+
+    @cached_property
+    def origin_policy(self) -> OriginPolicy:
+        return OriginPolicy(self.allowed_origins)
 
     def limits_with(self, *, handshake_timeout: float) -> SessionLimits:
         """The limits of one connection whose token asks for its own handshake timeout."""

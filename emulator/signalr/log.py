@@ -14,6 +14,7 @@ __all__ = [
     "OnceLog",
     "log",
     "preview",
+    "printable",
     "rest_log",
     "transport_log",
     "upstream_log",
@@ -25,6 +26,18 @@ rest_log = logging.getLogger("emulator.signalr.rest")
 upstream_log = logging.getLogger("emulator.signalr.upstream")
 
 MAX_DEBUG_BYTES = 200
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def printable(value: object, limit: int = MAX_DEBUG_BYTES) -> str:
+    """A value that came from a client, safe to put in a log line: control characters (CR, LF,
+    ESC…) escaped, so no one can forge a line or a terminal sequence; cut to ``limit``."""
+    text = str(value)
+    cut = text[:limit].translate(_CONTROL)
+    return cut + ("…" if len(text) > limit else "")
 
 
 def preview(data: bytes) -> str:

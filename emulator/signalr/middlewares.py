@@ -4,9 +4,11 @@ Errors: the one place that turns a ``SignalRError`` into a response (``status_hi
 JSON body ``{"code", "message"}``, ``x-ms-error-code`` on not-found). Anything unexpected is a
 500 without details, logged with its traceback.
 
-CORS (signalr-protocol.md §9): a page on another origin connects with credentials, so the origin
-is echoed (never ``*``), credentials are allowed, requested headers are echoed, and preflights
-are answered before any authentication.
+Origins (:mod:`emulator.origins`): a browser request from an origin the configuration does not
+allow gets 403 on every route, WebSocket upgrades included, before any token is looked at. For
+allowed origins a page connects with credentials, so the origin is echoed (never ``*``),
+credentials are allowed, requested headers are echoed, and preflights are answered before any
+authentication (docs/signalr-protocol.md, "CORS").
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ..errors import NotFound, SignalRError
-from .log import log
+from .appkeys import SERVICE_KEY
+from .log import log, printable
+from .service import SignalRService
 
 __all__ = ["add_cors_headers", "cors_middleware", "error_middleware"]
 
@@ -50,15 +54,30 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 def cors_middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
-    """Preflights answered here; anything else is the handler's own awaitable, with no frame of
-    ours around it (a WebSocket's handler lives as long as the socket)."""
+    """Browser requests from origins that are not allowed get 403 before any handler runs;
+    preflights of allowed origins are answered here. Anything else is the handler's own
+    awaitable, with no frame of ours around it (a WebSocket's handler lives as long as the
+    socket)."""
+    service = request.app[SERVICE_KEY]
+    origin = request.headers.get("Origin")
+    if not service.config.origin_policy.allows(origin, request.headers.get("Sec-Fetch-Site")):
+        return _refuse_origin(request, service, origin)
     if (
         request.method == "OPTIONS"
-        and "Origin" in request.headers
+        and origin is not None
         and "Access-Control-Request-Method" in request.headers
     ):
         return _preflight(request)
     return handler(request)
+
+
+async def _refuse_origin(request: web.Request, service: SignalRService,
+                         origin: str | None) -> web.StreamResponse:
+    shown = printable(origin or "(none)")
+    service.refusals.warning(log, f"origin:{shown}", "refused %s %s from origin %s: not allowed",
+                             request.method, printable(request.path), shown)
+    return _error_response(403, "This origin may not use the service; start the stack with "
+                                "--allow-origin to allow it.")
 
 
 async def _preflight(request: web.Request) -> web.StreamResponse:
@@ -75,6 +94,8 @@ async def add_cors_headers(request: web.Request, response: web.StreamResponse) -
     """``on_response_prepare``: runs for every response, streamed or raised, before headers go."""
     origin = request.headers.get("Origin")
     if origin is None or response.status == 101:
+        return
+    if not request.app[SERVICE_KEY].config.origin_policy.allows_origin(origin):
         return
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Allow-Credentials"] = "true"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, Forbidden, NotFound
 from .session import Session
 
 __all__ = ["PendingConnection", "Registry"]
@@ -26,6 +26,8 @@ class PendingConnection:
     hub: str
     created: float
     stateful: bool = False
+    user_id: str | None = None
+    """Whose token negotiated it: only that user may connect with it."""
 
 
 class Registry:
@@ -35,25 +37,31 @@ class Registry:
         self._pending: dict[str, PendingConnection] = {}
         self._sessions: dict[str, Session] = {}
 
-    def negotiate(self, hub: str, *, version: int, stateful: bool, now: float
-                  ) -> PendingConnection:
+    def negotiate(self, hub: str, *, version: int, stateful: bool, now: float,
+                  user_id: str | None = None) -> PendingConnection:
         self._expire(now)
         connection_id = self._new_id()
         token = self._new_id() + self._new_id() if version >= 1 else connection_id
         entry = PendingConnection(connection_id=connection_id, connection_token=token, hub=hub,
-                                  created=now, stateful=stateful)
+                                  created=now, stateful=stateful, user_id=user_id)
         self._pending[token] = entry
         return entry
 
-    def claim(self, token: str, hub: str, now: float) -> PendingConnection:
-        """The negotiate entry for ``id=token``: 409 if in use, 404 if unknown or expired."""
+    def claim(self, token: str, hub: str, now: float, *, user_id: str | None = None
+              ) -> PendingConnection:
+        """The negotiate entry for ``id=token``: 409 if in use, 404 if unknown or expired, 403
+        for another user's token (the entry stays for its owner)."""
         if token in self._sessions:
             raise Conflict("a transport is already attached to this connection")
-        entry = self._pending.pop(token, None)
+        entry = self._pending.get(token)
         if entry is None or now - entry.created > self._negotiate_ttl:
+            self._pending.pop(token, None)
             raise NotFound("no connection with this id (unknown, expired or closed)")
         if entry.hub.lower() != hub.lower():
             raise NotFound("no connection with this id in this hub")
+        if entry.user_id != user_id:
+            raise Forbidden("this connection belongs to another user")
+        del self._pending[token]
         return entry
 
     def new_id(self) -> str:

@@ -22,8 +22,8 @@ from ..contracts.tokens import (
     verify_token,
 )
 from ..errors import AuthError, InvalidToken, NotFound, SignalRError
+from .appkeys import SERVICE_KEY
 from .auth import bearer_token
-from .client_api import SERVICE_KEY
 from .log import rest_log
 from .protocol.connection import CloseReason
 from .protocol.negotiate import lowered_query

@@ -79,11 +79,16 @@ class SignalRService:
 
     # -- negotiate and connect ----------------------------------------------------------------
 
-    def negotiate(self, hub: str, *, version: int, stateful: bool = False) -> PendingConnection:
-        return self.registry.negotiate(hub, version=version, stateful=stateful, now=self.clock())
+    def negotiate(self, hub: str, *, version: int, stateful: bool = False,
+                  user_id: str | None = None) -> PendingConnection:
+        return self.registry.negotiate(hub, version=version, stateful=stateful, user_id=user_id,
+                                       now=self.clock())
 
-    def claim(self, token: str, hub: str) -> PendingConnection:
-        return self.registry.claim(token, hub, self.clock())
+    def claim(self, token: str, hub: str,
+              claims: Mapping[str, Any] | None = None) -> PendingConnection:
+        """The negotiate entry for a connect; the connect's token must be the same user's."""
+        return self.registry.claim(token, hub, self.clock(),
+                                   user_id=user_id_from_claims(claims or {}))
 
     def open_session(
         self,

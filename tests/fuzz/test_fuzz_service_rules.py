@@ -32,7 +32,7 @@ from emulator.signalr.protocol.upstream import (
     expand_url,
     find_template,
     format_claims,
-    strip_access_token,
+    strip_query_secrets,
 )
 from tests.fuzz.fuzzing import FUZZ, json_values
 
@@ -83,8 +83,8 @@ def test_upstream_headers_carry_no_control_characters_or_token(
 
 @FUZZ
 @given(st.text(max_size=80))
-def test_strip_access_token_removes_every_spelling(query: str) -> None:
-    stripped = strip_access_token(query + "&access_token=T1&Access_Token=T2&access%5Ftoken=T3")
+def test_strip_query_secrets_removes_every_spelling(query: str) -> None:
+    stripped = strip_query_secrets(query + "&access_token=T1&Access_Token=T2&access%5Ftoken=T3")
     assert not any(token in stripped for token in ("=T1", "=T2", "=T3"))
 
 

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from emulator.functions import HostConfig
 from emulator.functions import make_app as make_host_app
+from emulator.serve import page_origins
 from emulator.signalr import ServiceConfig, UpstreamTemplate, stop_runner
 from emulator.signalr import make_app as make_service_app
 from tests.support.stack import ROOT
@@ -143,6 +144,8 @@ async def start_local_stack(
     )
     webhook = f"http://127.0.0.1:{host_port}/runtime/webhooks/signalr"
     service_options.setdefault("access_keys", (KEY,))
+    # As python -m emulator does: the host's own page may use the service.
+    service_options.setdefault("allowed_origins", page_origins("127.0.0.1", host_port))
     service_config = ServiceConfig(upstream=(UpstreamTemplate(url_template=webhook),),
                                    **service_options)
     service_app = make_service_app(service_config)

@@ -25,7 +25,7 @@ from ...contracts.upstream import (
     USER_ID,
     format_claims,
     header_safe,
-    strip_access_token,
+    strip_query_secrets,
 )
 from ...errors import ProtocolError
 
@@ -144,7 +144,7 @@ def build_upstream_headers(
         claims_header = format_claims(claims)
     if claims_header:
         headers[CLAIMS] = claims_header
-    query = strip_access_token(client_query.lstrip("?"))
+    query = strip_query_secrets(client_query.lstrip("?"))
     if query:
         headers[CLIENT_QUERY] = header_safe("?" + query)
     return headers

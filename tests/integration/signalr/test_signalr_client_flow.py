@@ -286,8 +286,8 @@ async def test_websocket_refuses_missing_token_with_401(make_service, http):
 
 
 async def test_cors_preflight_echoes_origin_without_auth(make_service, http):
-    """A browser preflight from another origin is allowed with credentials and no token."""
-    service = await make_service()
+    """A browser preflight from an allowed origin is allowed with credentials and no token."""
+    service = await make_service(allowed_origins=("http://localhost:7071",))
     headers = {"Origin": "http://localhost:7071", "Access-Control-Request-Method": "POST",
                "Access-Control-Request-Headers": "authorization,x-requested-with"}
     async with http.options(f"{service.base}/client/negotiate?hub=chat", headers=headers) as r:

@@ -197,7 +197,7 @@ async def test_long_polling_client_that_stops_polling_is_dropped(make_service, h
 
 async def test_cors_headers_on_sse_and_error_responses(make_service, http):
     """Actual responses (an SSE stream, a 401) carry the CORS headers for the page's origin."""
-    service = await make_service()
+    service = await make_service(allowed_origins=("http://localhost:7071",))
     token = service.client_token()
     origin = {"Origin": "http://localhost:7071"}
     async with http.post(f"{service.base}/client/negotiate?hub=chat", headers=origin) as r:

@@ -19,7 +19,7 @@ from emulator.signalr.protocol.upstream import (
     find_template,
     format_claims,
     invocation_body,
-    strip_access_token,
+    strip_query_secrets,
 )
 
 JSON = JsonHubProtocol()
@@ -79,7 +79,7 @@ def test_upstream_headers_for_message():
         "Content-Type": "application/x-msgpack",
         "X-ASRS-User-Id": "u1",
         "X-ASRS-User-Claims": "asrs.s.uid: u1, roles: a, roles: b, exp: 5",
-        "X-ASRS-Client-Query": "?hub=chat&id=x",
+        "X-ASRS-Client-Query": "?hub=chat",  # no access_token, no connection token
     }
 
 
@@ -91,11 +91,12 @@ def test_upstream_headers_omit_empty_optional_values():
 
 @pytest.mark.parametrize(("query", "expected"), [
     ("hub=chat&access_token=abc", "hub=chat"),
+    ("hub=chat&id=SECRET&ID=x&identity=kept", "hub=chat&identity=kept"),
     ("Access_Token=abc&hub=chat&access%5Ftoken=x", "hub=chat"),
     ("", ""),
 ])
-def test_upstream_strips_access_token_from_client_query(query, expected):
-    assert strip_access_token(query) == expected
+def test_upstream_strips_secrets_from_client_query(query, expected):
+    assert strip_query_secrets(query) == expected
 
 
 def test_upstream_claims_are_header_safe():
