@@ -4,9 +4,9 @@ Errors: the one place that turns a ``SignalRError`` into a response (``status_hi
 JSON body ``{"code", "message"}``, ``x-ms-error-code`` on not-found). Anything unexpected is a
 500 without details, logged with its traceback.
 
-CORS (signalr-protocol.md §9): a page on another origin connects with credentials, so the origin
-is echoed (never ``*``), credentials are allowed, requested headers are echoed, and preflights
-are answered before any authentication.
+CORS (docs/signalr-protocol.md, "CORS"): a page on another origin connects with credentials, so
+the origin is echoed (never ``*``), credentials are allowed, requested headers are echoed, and
+preflights are answered before any authentication.
 """
 
 from __future__ import annotations
