@@ -127,7 +127,10 @@ class _SignalRBase:
 
     async def _open(self, session: aiohttp.ClientSession, index: int, url: str,
                     token: str) -> Client:
-        """The service's negotiate, the WebSocket, the handshake (signalr-protocol.md §2-§4)."""
+        """The service's negotiate, the WebSocket, the handshake.
+
+        docs/signalr-protocol.md, "Negotiate", "Transports" and "Handshake".
+        """
         check_loopback(url)
         base, _, query = url.partition("?")
         negotiate = base.rstrip("/") + "/negotiate?" + query + "&negotiateVersion=1"

@@ -1,4 +1,7 @@
-"""The machine, one table of every run, and the ratios against the issue's targets."""
+"""The machine, one table of every run, and the ratios against the performance targets.
+
+The targets (``TARGET_CHECKS``) are those of benchmarks/RESULTS.md, "The targets".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The scenarios of issue 6, each run against each target in a fresh server process.
+"""The benchmark scenarios (benchmarks/README.md, "Scenarios"), each run against each target in a
+fresh server process.
 
 Targets: ``signalr`` (the stack end to end for client-sent messages; the service alone for the
 REST and capacity scenarios), ``socketio`` (python-socketio) and ``aiohttp`` (plain broadcast).

@@ -1,4 +1,5 @@
-"""Transport framing of hub messages, incremental (signalr-protocol.md §4.1, §5).
+"""Transport framing of hub messages, incremental (docs/signalr-protocol.md, "JSON hub protocol"
+and "MessagePack hub protocol").
 
 * Text: each record is followed by the record separator 0x1E.
 * Binary: each record is preceded by its length as a VarInt (7 bits a byte, low group first,

@@ -1,4 +1,5 @@
-"""The JSON hub protocol (signalr-protocol.md §4; HubProtocol.md "JSON Encoding").
+"""The JSON hub protocol (docs/signalr-protocol.md, "JSON hub protocol"; dotnet/aspnetcore
+``src/SignalR/docs/specs/HubProtocol.md``, "JSON Encoding").
 
 UTF-8 JSON objects, each ended by 0x1E. Property names are case-sensitive; unknown properties
 are ignored; properties may come in any order.

@@ -1,4 +1,5 @@
-"""The MessagePack hub protocol (signalr-protocol.md §5; HubProtocol.md "MessagePack Encoding").
+"""The MessagePack hub protocol (docs/signalr-protocol.md, "MessagePack hub protocol"; the spec is
+dotnet/aspnetcore ``src/SignalR/docs/specs/HubProtocol.md``, "MessagePack (MsgPack) encoding").
 
 Each message is a MessagePack array whose first element is the type, preceded on the wire by a
 VarInt length. Ping is always ``0x91 0x06``.

@@ -1,4 +1,5 @@
-"""Upstream signatures (signalr-service.md §5.6, functions-python.md §5.3).
+"""Upstream signatures (docs/signalr-service.md, "Signature"; docs/functions-host.md, "SignalR
+trigger webhook").
 
 ``X-ASRS-Signature: sha256=<hex HMAC-SHA256(key=UTF-8(AccessKey), msg=UTF-8(connectionId))>``, one
 value per access key, joined with a bare ``,``. Only the connection id is signed.
@@ -24,7 +25,10 @@ def _signature(key: str, connection_id: str) -> str:
 
 
 def sign_connection_id(connection_id: str, keys: Iterable[str]) -> str:
-    """The header value: one signature per key, comma-separated with no space (§5.6)."""
+    """The header value: one signature per key, comma-separated with no space.
+
+    The Functions extension splits the header on ``,`` (docs/signalr-service.md, "Signature").
+    """
     return ",".join(_signature(key, connection_id) for key in keys)
 
 

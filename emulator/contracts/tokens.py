@@ -1,4 +1,4 @@
-"""Access tokens: HS256 JWTs signed with the AccessKey (signalr-service.md §3).
+"""Access tokens: HS256 JWTs signed with the AccessKey (docs/signalr-service.md, "Access tokens").
 
 The key is the UTF-8 bytes of the AccessKey string as written in the connection string, not its
 base64 decoding. Pure: the caller passes ``now`` (Unix seconds).
@@ -32,7 +32,8 @@ MAX_TOKEN_LENGTH = 4096
 ALGORITHMS = ["HS256", "HS384", "HS512"]
 NAME_IDENTIFIER = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier"
 USER_ID = "asrs.s.uid"
-# Claims the token format owns; a custom claim of the same name is renamed ``asrs.u.<name>`` (§3.2).
+# Claims the token format owns; a custom claim of the same name is renamed ``asrs.u.<name>``
+# (docs/signalr-service.md, "Client tokens").
 RESERVED_CLAIMS = frozenset(
     {"aud", "exp", "iat", "nbf", "iss", "actort", "acr", "azp", "c_hash", "jti", "nonce"}
 )
@@ -123,7 +124,8 @@ def client_audience_matches(aud: str, hub: str) -> bool:
     """Lenient client-audience check: ``…/client/?hub=<hub>`` whatever the scheme, host and port.
 
     Local clients reach the service as ``localhost`` or ``127.0.0.1`` on any port, and the SDK
-    leaves the port out of the audience (§1), so only the path and the hub are compared.
+    leaves the port out of the audience (docs/signalr-service.md, "Client tokens"), so only the
+    path and the hub are compared.
     """
     path, query = _path_and_query(aud)
     hubs = [h.lower() for h in query.get("hub", [])]
@@ -131,7 +133,10 @@ def client_audience_matches(aud: str, hub: str) -> bool:
 
 
 def rest_audience_matches(aud: str, request_path: str) -> bool:
-    """Lenient REST-audience check (§3.3): compare paths without query, trailing slash or port."""
+    """Lenient REST-audience check: compare paths without query, trailing slash or port.
+
+    Learn and the Management SDK disagree on the query (docs/signalr-service.md, "REST tokens").
+    """
     path, _ = _path_and_query(aud)
     return path == request_path.rstrip("/").lower()
 

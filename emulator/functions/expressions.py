@@ -1,10 +1,10 @@
-"""Binding expressions, pure (functions-python.md §6 "Binding expressions").
+"""Binding expressions, pure (docs/functions-host.md, "Binding expressions").
 
 ``%Name%`` is an app setting; ``{a.b-c}`` walks the trigger's binding data: ``headers``
 (names case-insensitive), ``query`` (case-sensitive keys, last value per key), each route
 parameter, each query parameter at top level (except ``code``), top-level non-array fields of a
 JSON body, and for SignalR triggers each ``parameterNames`` entry. A missing value is an error,
-never an empty string: on Azure the invocation fails (SDK BindingTemplateToken.Evaluate).
+never an empty string: on Azure the invocation fails (WebJobs ``BindingTemplateToken.Evaluate``).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def binding_data_for_http(
     body: bytes,
     content_type: str = "",
 ) -> dict[str, Any]:
-    """The binding data of an HTTP trigger (EXT HttpTriggerAttributeBindingProvider)."""
+    """The binding data of an HTTP trigger (docs/functions-host.md, "Binding expressions")."""
     data: dict[str, Any] = {}
     if body and ("json" in content_type.lower() or body.lstrip()[:1] == b"{"):
         try:

@@ -1,4 +1,5 @@
-"""The HTTP trigger's request and response conversions, pure (functions-python.md §8).
+"""The HTTP trigger's request and response conversions, pure (docs/functions-host.md, "HTTP
+trigger").
 
 The host hands the worker the absolute URL, lower-cased header names with repeated values
 comma-joined, the query with repeated values comma-joined and empty values dropped, the route
@@ -35,7 +36,7 @@ def join_multi(items: Iterable[tuple[str, str]], *, lower: bool = False,
 def build_http_request(*, method: str, url: str, headers: Iterable[tuple[str, str]],
                        query: Iterable[tuple[str, str]], route_params: Mapping[str, str],
                        body: bytes) -> func.HttpRequest:
-    """The ``func.HttpRequest`` the worker builds (LIB http.py HttpRequestConverter.decode)."""
+    """The ``func.HttpRequest`` the worker builds (``azure/functions/http.py``, ``decode``)."""
     return WorkerHttpRequest(
         method.upper(), url,
         headers=join_multi(headers, lower=True),

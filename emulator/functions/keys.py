@@ -1,4 +1,6 @@
-"""Function keys (functions-python.md §2.7), off by default like Core Tools, on with --enable-auth.
+"""Function keys, off by default like Core Tools, on with --enable-auth.
+
+docs/functions-host.md, "Function keys".
 
 The keys file is JSON::
 

@@ -1,4 +1,4 @@
-"""ASP.NET-style route templates for HTTP triggers, pure (functions-python.md §8).
+"""ASP.NET-style route templates for HTTP triggers, pure (docs/functions-host.md, "HTTP trigger").
 
 Supports literals (matched case-insensitively), ``{name}``, constraints ``{id:int}`` (int, long,
 bool, guid, alpha, double, float, decimal, datetime, min(n), max(n), range(a,b), minlength(n),

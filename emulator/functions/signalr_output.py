@@ -1,4 +1,6 @@
-"""``signalRConnectionInfo`` input and ``signalR`` output, pure (functions-python.md §6, §7).
+"""``signalRConnectionInfo`` input and ``signalR`` output, pure.
+
+docs/functions-host.md, "signalRConnectionInfo input" and "signalR output".
 
 The output value becomes a list of :class:`RestCall` (method, URL, audience, body) for the
 service's ``2022-06-01`` REST API; the shell signs each with a token for its audience and sends
@@ -53,7 +55,10 @@ class RestCall:
 
 
 def connection_setting_name(binding: Any) -> str:
-    """``connectionStringSetting``, else ``connection``, else the default (functions-python §3)."""
+    """``connectionStringSetting``, else ``connection``, else the default.
+
+    docs/functions-host.md, "signalRConnectionInfo input".
+    """
     return str(binding.get("connectionStringSetting") or binding.get("connection")
                or DEFAULT_CONNECTION_SETTING)
 
@@ -90,7 +95,10 @@ def custom_claims(id_token: str | None, claim_types: Sequence[str] | None) -> di
 def build_connection_info(conn: ConnectionString, hub: str, *, now: float,
                           user_id: str | None = None,
                           claims: Mapping[str, Any] | None = None) -> str:
-    """The input value: indented JSON ``{"url", "accessToken"}`` (SR SignalRConnectionInfo)."""
+    """The input value: indented JSON ``{"url", "accessToken"}``, as the extension writes it.
+
+    docs/functions-host.md, "signalRConnectionInfo input".
+    """
     assert conn.access_key is not None
     token = issue_token(audience=client_audience(conn.audience_base, hub), key=conn.access_key,
                         now=now, user_id=user_id or None, claims=claims)
@@ -160,7 +168,7 @@ def _group_call(conn: ConnectionString, hub: str, item: dict[str, Any]) -> RestC
         raise OutputBindingError(f"groupName is required for action '{item.get('action')}'")
     if connection:
         if action == "removeall":
-            return None  # ignored for a connection, as the extension does (§7.2)
+            return None  # ignored for a connection, as the extension does (SignalRAsyncCollector)
         method = "PUT" if action == "add" else "DELETE"
         return _call(conn, method, f"{base}/groups/{_seg(group)}/connections/{_seg(connection)}",
                      description=f"{action} connection to group")

@@ -1,8 +1,10 @@
-"""The SignalR trigger webhook ``/runtime/webhooks/signalr``, pure (functions-python.md §4, §5).
+"""The SignalR trigger webhook ``/runtime/webhooks/signalr``, pure.
 
-Checks in the extension's order (SR SignalRTriggerDispatcher.ExecuteAsync): content type (415),
-X-ASRS-Hub/Category/Event (400), routing (404), signature (401); then the body is parsed and the
-InvocationContext JSON built. Completions are encoded in the request's hub protocol.
+Checks in the extension's order (docs/functions-host.md, "SignalR trigger webhook"): content type
+(415), X-ASRS-Hub/Category/Event (400), routing (404), signature (401); then the body is parsed
+and the InvocationContext JSON built. (The extension parses a ``messages`` body before it checks
+the signature; this host checks the signature first.) Completions are encoded in the request's
+hub protocol.
 """
 
 from __future__ import annotations
@@ -52,7 +54,10 @@ def trigger_key(hub: str, category: str, event: str) -> TriggerKey:
 
 
 def check_trigger(function: str, hub: str, category: str, event: str) -> None:
-    """Index-time rules of SR SignalRTriggerDispatcher.Map."""
+    """Index-time rules of the extension's ``SignalRTriggerDispatcher.Map``.
+
+    docs/functions-host.md, "SignalR trigger webhook".
+    """
     if category.lower() not in ("connections", "messages"):
         raise IndexingError(f"Function '{function}': signalRTrigger category must be "
                             f"'connections' or 'messages', got {category!r}.")
@@ -87,7 +92,8 @@ def check_headers(headers: Mapping[str, str]) -> TriggerKey:
 def verify_upstream_signature(headers: Mapping[str, str], keys: Sequence[str]) -> None:
     """401 unless X-ASRS-Signature matches the connection id under one of ``keys``.
 
-    An empty ``keys`` means validation is off (a connection string without AccessKey, §5.3).
+    An empty ``keys`` means validation is off: a connection string without AccessKey turns it
+    off in the extension (docs/functions-host.md, "SignalR trigger webhook").
     """
     if not keys:
         return
@@ -186,7 +192,10 @@ def parse_connection_body(body: bytes) -> UpstreamMessage:
 
 def build_invocation_context(headers: Iterable[tuple[str, str]],
                              message: UpstreamMessage) -> str:
-    """The PascalCase InvocationContext JSON (§4.2), nulls included, in declaration order."""
+    """The PascalCase InvocationContext JSON, nulls included, in declaration order.
+
+    docs/functions-host.md, "SignalR trigger webhook".
+    """
     joined: dict[str, str] = {}
     lowered: dict[str, str] = {}
     for name, value in headers:

@@ -1,4 +1,8 @@
-"""Reading and checking access tokens on incoming requests (signalr-service.md §2, §3)."""
+"""Reading and checking access tokens on incoming requests.
+
+docs/signalr-service.md, "Access tokens"; where a client puts its token: docs/signalr-protocol.md,
+"Negotiate".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Client endpoints: ``POST /client/negotiate`` and ``/client/`` (signalr-protocol.md §2, §3)."""
+"""Client endpoints: ``POST /client/negotiate`` and ``/client/``.
+
+docs/signalr-protocol.md, "Negotiate" and "Transports".
+"""
 
 from __future__ import annotations
 

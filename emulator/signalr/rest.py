@@ -1,4 +1,6 @@
-"""The data-plane REST API, v1 (``/api/v1/...``) and 2022-06-01 (``/api/...``) (§4).
+"""The data-plane REST API, v1 (``/api/v1/...``) and 2022-06-01 (``/api/...``).
+
+docs/signalr-service.md, "REST API".
 
 Every route but health needs a JWT signed with an access key whose ``aud`` is this URL (compared
 leniently: no query, trailing slash or port). Routes are a table: (method, path, handler, status
@@ -42,7 +44,7 @@ from .session import Session
 __all__ = ["MAX_BODY_SIZE", "ROUTES", "rest_routes"]
 
 MAX_BODY_SIZE = 1024 * 1024
-"""REST bodies are at most 1 MB (signalr-service.md §4, D-rest)."""
+"""REST bodies are at most 1 MB (docs/signalr-service.md, "Limits")."""
 
 Handler = Callable[["RestCall"], Awaitable[Any]]
 

@@ -43,7 +43,10 @@ SHUTDOWN_TIMEOUT = 5.0
 
 
 def handshake_timeout(claims: Mapping[str, Any], default: float) -> float:
-    """``asrs.s.cht`` (seconds, at most 30) overrides the default (docs/signalr-service.md)."""
+    """``asrs.s.cht`` (seconds, at most 30) overrides the default.
+
+    docs/signalr-service.md, "Client tokens".
+    """
     value = claims.get("asrs.s.cht")
     try:
         seconds = float(value) if value is not None else None

@@ -1,8 +1,10 @@
 """Fuzzing the chat's pure logic (chat/): validation, history and presence state, page settings.
 
 Contract: a client's value is accepted or refused with a ``ChatError`` the user can read; entity
-state transitions keep their invariants under repeated and reordered signals (durable-python.md
-§4: signals may arrive twice or out of order).
+state transitions keep their invariants under repeated and reordered signals. Signals from clients
+may arrive twice or out of order: Durable's message sorter orders and de-duplicates only messages
+from entities and orchestrations (Azure/azure-functions-durable-extension
+``src/WebJobs.Extensions.DurableTask/EntityScheduler/MessageSorter.cs``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Fuzzing the hub protocol cores: framing, JSON and MessagePack codecs, handshake, connection.
 
-Contract (signalr-protocol.md §4, §5; websockets' fuzz contract): any input either decodes or
-raises ``ProtocolError`` — nothing else — and what decodes re-encodes to the same message.
+Contract (docs/signalr-protocol.md, "JSON hub protocol" and "MessagePack hub protocol";
+websockets' fuzz contract): any input either decodes or raises ``ProtocolError`` — nothing else —
+and what decodes re-encodes to the same message.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Fuzzing the service's pure request rules: upstream URL templates and headers, tokens,
-signatures and connection strings (signalr-service.md §1, §3, §5).
+signatures and connection strings (docs/signalr-service.md, "Connection strings", "Access
+tokens" and "Upstream").
 
 Contract: any input gives a result or the module's documented error; secrets and control
 characters never leak into URLs or headers.

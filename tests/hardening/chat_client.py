@@ -2,7 +2,8 @@
 
 It follows the page's path exactly — ``POST /api/negotiate`` on the Functions host (user name in
 ``x-ms-client-principal-name``), then ``POST /client/negotiate`` on the service, then the
-WebSocket with the handshake (signalr-protocol.md §2, §3.1, §4.2) — so hundreds of them can load
+WebSocket with the handshake (docs/signalr-protocol.md, "Negotiate", "Transports" and
+"Handshake") — so hundreds of them can load
 the whole stack from one process (the soak), where hundreds of Node processes would not fit.
 """
 

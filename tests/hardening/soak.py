@@ -1,4 +1,4 @@
-"""The soak run: N chat clients broadcasting through the full stack for T seconds (issue 7 §4).
+"""The soak run: N chat clients broadcasting through the full stack for T seconds.
 
 Every client connects the way the page does (tests/hardening/chat_client.py). Each broadcast
 text is ``soak:<sender>:<seq>``; the app answers each invoke with the message id. At the end

@@ -1,4 +1,4 @@
-"""Entity state that cannot be written (issue 7 §1): a clear error, and the chat goes on.
+"""Entity state that cannot be written: a clear error, and the chat goes on.
 
 Two ways the data folder fails: it cannot be opened at all when the host starts (here: its
 parent is a regular file), and the disk fills up while the host runs (here: SQLite's own

@@ -1,4 +1,4 @@
-"""Faults of the Functions host, seen from chat clients (issue 7 §1).
+"""Faults of the Functions host, seen from chat clients.
 
 The service and the host run in this process (tests/hardening/local_stack.py) so the host alone
 can be stopped, replaced by a listener that never answers, and started again on its port.

@@ -1,4 +1,4 @@
-"""Hostile WebSocket traffic (issue 7 §2): malformed and huge frames, invalid UTF-8, a wrong
+"""Hostile WebSocket traffic: malformed and huge frames, invalid UTF-8, a wrong
 handshake, unknown message types.
 
 The offending connection is closed with an error message (a hub Close, a handshake error, or a

@@ -1,4 +1,4 @@
-"""Hostile HTTP input against the whole stack (issue 7 §2): forged upstream calls, bad REST
+"""Hostile HTTP input against the whole stack: forged upstream calls, bad REST
 tokens, oversized bodies, expired or tampered client tokens.
 
 Each is refused with the right status, is logged, runs no function and sends no message: a

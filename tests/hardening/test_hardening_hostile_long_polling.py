@@ -1,4 +1,4 @@
-"""Hostile input over long polling (issue 7 §2): the HTTP transports share the WebSocket's
+"""Hostile input over long polling: the HTTP transports share the WebSocket's
 protocol core, and their own limit — a POST body over the maximum message size — is a 413.
 The offending connection ends with a reason; a WebSocket client on the same hub chats on."""
 

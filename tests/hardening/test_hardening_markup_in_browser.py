@@ -1,4 +1,4 @@
-"""Script in names, messages and group names is shown as text (issue 7 §2), proven in Chromium.
+"""Script in names, messages and group names is shown as text, proven in Chromium.
 
 An attacker who does not use the page (a raw SignalR client) sends markup everywhere the hub
 contract takes text: its user name, broadcasts, a private message, a group message, a group

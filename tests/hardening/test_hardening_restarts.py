@@ -1,4 +1,4 @@
-"""Restarts (issue 7 §1): clients reconnect on their own and the room's history is intact.
+"""Restarts: clients reconnect on their own and the room's history is intact.
 
 The page's own reconnect is shown in a real browser by tests/browser/test_chat_page.py
 (``test_pages_reconnect_after_the_stack_restarts``); here the official client, with the same

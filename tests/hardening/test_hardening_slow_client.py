@@ -1,5 +1,6 @@
-"""A slow or stuck client is dropped without delaying delivery to the others (issue 7 §1;
-ARCHITECTURE.md §4: every connection has a bounded outgoing queue)."""
+"""A slow or stuck client is dropped without delaying delivery to the others: every connection
+has a bounded outgoing queue (``SessionLimits.max_queued`` in
+emulator/signalr/protocol/connection.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A transport dropped in the middle of a stream, with stateful reconnect on (issue 7 §1;
-signalr-protocol.md §7): every message arrives exactly once, in order per sender.
+"""A transport dropped in the middle of a stream, with stateful reconnect on
+(docs/signalr-protocol.md, "Stateful reconnect"): every message arrives exactly once, in order per
+sender.
 
 Official ``@microsoft/signalr`` clients (Node, ``withStatefulReconnect()``) talk to the chat app
 through the in-process stack; the service cuts their WebSockets (no close frame, as a network

@@ -1,4 +1,4 @@
-"""User names with characters that URLs escape reach the right user (issue 7 §2).
+"""User names with characters that URLs escape reach the right user.
 
 A private message goes to ``/api/hubs/chat/users/<name>/:send`` with a token whose audience is
 that URL. Before the host sent the path exactly as signed, yarl re-escaped it on the way out

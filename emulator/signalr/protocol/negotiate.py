@@ -1,7 +1,8 @@
-"""The service's negotiate answer (signalr-protocol.md §2.2; TransportProtocols.md).
+"""The service's negotiate answer (docs/signalr-protocol.md, "Negotiate").
 
 Version 1 has a secret ``connectionToken`` (the ``id`` of later requests) besides the public
-``connectionId``; version 0 has none and the id is the token. Never a ``url`` (§2.4).
+``connectionId``; version 0 has none and the id is the token. Never a ``url``: the JS client
+would follow it as one more redirect.
 """
 
 from __future__ import annotations

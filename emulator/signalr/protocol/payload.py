@@ -1,4 +1,7 @@
-"""REST request pieces, pure: the message body and name rules (signalr-service.md §4)."""
+"""REST request pieces, pure: the message body and name rules.
+
+docs/signalr-service.md, "REST API".
+"""
 
 from __future__ import annotations
 
@@ -81,7 +84,7 @@ def parse_payload(body: bytes, content_type: str) -> tuple[Invocation, dict[str,
     ``application/json`` (and ``+json``): ``{"target", "arguments"}``. ``application/x-msgpack``:
     the same object as a MessagePack map. ``application/octet-stream``: the Management SDK's
     pre-serialised form, a MessagePack map ``{"json": bin, "messagepack": bin}`` holding one
-    framed Invocation per hub protocol (signalr-service.md §4).
+    framed Invocation per hub protocol (docs/signalr-service.md, "Bodies").
     """
     if not body.strip():
         raise BadRequest("Message in request body is required.")

@@ -1,8 +1,9 @@
-"""Stateful reconnect bookkeeping, pure (signalr-protocol.md §7; ASP.NET ``MessageBuffer``).
+"""Stateful reconnect bookkeeping, pure (docs/signalr-protocol.md, "Stateful reconnect").
 
 Only Invocation, StreamItem, Completion, StreamInvocation and CancelInvocation are numbered,
 from 1, for the whole logical connection. Outgoing ones stay buffered until the peer acks them;
-after a reattach the service sends Sequence{oldest unacked id} and replays them. Incoming ones
+after a reattach the service sends Sequence{oldest unacked id} and replays them, as ASP.NET's
+``MessageBuffer`` and the JS client do (the spec's wording differs). Incoming ones
 are counted the same way; a Sequence from the peer rewinds the count, and anything numbered at or
 below the highest id already processed is a duplicate and skipped.
 """

@@ -1,4 +1,5 @@
-"""Upstream (webhook) rules, URLs, headers, bodies and completions (signalr-service.md §5).
+"""Upstream (webhook) rules, URLs, headers, bodies and completions (docs/signalr-service.md,
+"Upstream").
 
 Pure: the caller does the HTTP and passes the status and body back in.
 """
@@ -47,7 +48,10 @@ __all__ = [
 CONNECTIONS = "connections"
 MESSAGES = "messages"
 MAX_RESPONSE_SIZE = 16 * 1024 * 1024
-"""An ``invoke`` response over 16 MiB is refused (EM, §5.8)."""
+"""An ``invoke`` response over 16 MiB is refused, as Microsoft's emulator does.
+
+docs/signalr-service.md, "Responses".
+"""
 
 
 def _split_pattern(pattern: str | None) -> tuple[str, ...] | None:
@@ -58,11 +62,11 @@ def _split_pattern(pattern: str | None) -> tuple[str, ...] | None:
 
 @dataclass(frozen=True, kw_only=True)
 class UpstreamTemplate:
-    """One item of ``UpstreamSettings.Templates`` (§5.1, §5.3).
+    """One item of ``UpstreamSettings.Templates`` (docs/signalr-service.md, "Settings").
 
     A pattern is ``*`` (anything; also anywhere in a list), ``a,b,c`` (any listed name, trimmed)
     or an exact name, compared case-sensitively. ``None`` (JSON ``null``) matches nothing;
-    an omitted pattern is ``*``.
+    an omitted pattern is ``*`` (docs/signalr-service.md, "Rules and matching").
     """
 
     url_template: str
@@ -91,7 +95,7 @@ def _pattern_matches(pattern: str | None, value: str) -> bool:
 def find_template(
     templates: Iterable[UpstreamTemplate], hub: str, category: str, event: str
 ) -> UpstreamTemplate | None:
-    """The first template whose three rules all match (§5.3: first match wins)."""
+    """The first template whose three rules all match: the first match wins."""
     for template in templates:
         if template.matches(hub, category, event):
             return template
@@ -104,7 +108,10 @@ def _escape(value: str) -> str:
 
 
 def expand_url(url_template: str, hub: str, category: str, event: str) -> str:
-    """Replace ``{hub}``, ``{category}``, ``{event}`` with escaped values (§5.2)."""
+    """Replace ``{hub}``, ``{category}``, ``{event}`` with escaped values.
+
+    docs/signalr-service.md, "URL templates".
+    """
     return (
         url_template.replace("{hub}", _escape(hub))
         .replace("{category}", _escape(category))
@@ -125,7 +132,8 @@ def build_upstream_headers(
     client_query: str = "",
     claims_header: str | None = None,
 ) -> dict[str, str]:
-    """Every ``X-ASRS-*`` header of an upstream request (§5.5, §5.6).
+    """Every ``X-ASRS-*`` header of an upstream request (docs/signalr-service.md, "Headers" and
+    "Signature").
 
     ``claims_header``: ``format_claims(claims)`` computed once per connection, used instead of
     ``claims`` (a connection keeps the short string, not the token's decoded claims).
@@ -159,10 +167,11 @@ def disconnected_body(error: str | None) -> bytes:
 
 
 def invocation_body(invocation: Invocation, protocol: HubProtocol) -> bytes:
-    """The client's invocation re-encoded without transport framing (§5.7).
+    """The client's invocation re-encoded without transport framing (docs/signalr-service.md,
+    "Bodies").
 
     Message headers named ``Authorization`` are dropped: signalrcore copies its bearer token
-    into them (signalr-protocol.md §10) and it must not travel further.
+    into them (docs/signalr-protocol.md, "Python clients") and it must not travel further.
     """
     headers = {k: v for k, v in invocation.headers.items() if k.lower() != "authorization"}
     if headers != dict(invocation.headers):
@@ -181,7 +190,9 @@ def completion_for_failure(invocation_id: str, reason: str, protocol: HubProtoco
 def completion_for_response(
     invocation_id: str, status: int, body: bytes, protocol: HubProtocol
 ) -> bytes:
-    """What the caller of ``invoke`` receives for an upstream answer (§5.8), framed.
+    """What the caller of ``invoke`` receives for an upstream answer, framed.
+
+    docs/signalr-service.md, "Responses".
 
     200 with a body: the body itself, which must already be framed hub messages in the
     caller's protocol (checked, so a bad upstream cannot break the client's parser).

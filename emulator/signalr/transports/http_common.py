@@ -39,7 +39,10 @@ class HttpAttachment:
 
 async def handle_post(request: web.Request, service: SignalRService,
                       session: Session) -> web.Response:
-    """``POST /client/?id=``: the body is one or more messages (docs/signalr-protocol.md)."""
+    """``POST /client/?id=``: the body is one or more messages.
+
+    docs/signalr-protocol.md, "Transports".
+    """
     attachment = session.attachment
     if not isinstance(attachment, HttpAttachment):
         raise MethodNotAllowed("POST requests are not allowed for WebSocket connections")

@@ -1,4 +1,7 @@
-"""Every REST route of v1 and 2022-06-01, with its status code (signalr-service.md §4 table)."""
+"""Every REST route of v1 and 2022-06-01, with its status code.
+
+docs/signalr-service.md, "Versions and routes".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Upstream templates, URLs, headers, bodies and completion mapping (signalr-service.md §5)."""
+"""Upstream templates, URLs, headers, bodies and completion mapping.
+
+docs/signalr-service.md, "Upstream".
+"""
 
 from __future__ import annotations
 
