@@ -114,7 +114,8 @@ def _cors(config: HostConfig) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 
 def _json_value(value: Any) -> Any:
-    """A Python return value as the JSON the host would see (bytes -> base64, §2.6)."""
+    """A Python return value as the JSON the host would see (bytes -> base64, as the worker
+    converts them: Azure/azure-functions-python-library ``azure/functions/_abc.py``)."""
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(bytes(value)).decode()
     return value

@@ -1,9 +1,11 @@
 """Configuration of the local Functions host, loaded once and passed down.
 
-``local.settings.json`` is the file ``func start`` reads (functions-python.md §9): ``IsEncrypted``,
+``local.settings.json`` is the file ``func start`` reads (Microsoft Learn,
+https://learn.microsoft.com/azure/azure-functions/functions-develop-local#local-settings-file):
+``IsEncrypted``,
 ``Values`` (strings) and ``Host`` {``LocalHttpPort``, ``CORS``, ``CORSCredentials``}. Precedence is
 Core Tools': a ``Values`` key already set in the environment is skipped and the skip is logged
-(STYLE.md "Configuration precedence").
+(Azure/azure-functions-core-tools ``StartHostAction.cs``).
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ class HostConfig:
 
 
 def script_file_from_settings(settings: Mapping[str, str]) -> str:
-    """``PYTHON_SCRIPT_FILE_NAME`` or ``function_app.py``, checked like the worker does (§2.1)."""
+    """``PYTHON_SCRIPT_FILE_NAME`` or ``function_app.py``, checked like the worker does
+    (Azure/azure-functions-python-worker ``loader.py``)."""
     name = settings.get("PYTHON_SCRIPT_FILE_NAME") or DEFAULT_SCRIPT_FILE
     if not _SCRIPT_FILE.match(name):
         raise ConfigError(
@@ -177,7 +180,8 @@ def load_host_json(app_dir: Path) -> dict[str, Any]:
 
 
 def route_prefix_of(host_json: Mapping[str, Any], path: str = "host.json") -> str:
-    """``extensions.http.routePrefix`` (may be ""), default ``api`` (§2.7)."""
+    """``extensions.http.routePrefix`` (may be ""), default ``api``
+    (docs/functions-host.md, "HTTP trigger")."""
     http = ((host_json.get("extensions") or {}).get("http")) or {}
     prefix = http.get("routePrefix", "api")
     if not isinstance(prefix, str):

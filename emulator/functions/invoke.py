@@ -1,4 +1,5 @@
-"""Running user functions: sync ones in a thread pool, async ones on the loop (§2.5).
+"""Running user functions: sync ones in a thread pool, async ones on the loop (as the Python
+worker does: Azure/azure-functions-python-worker ``dispatcher.py``).
 
 Each invocation gets fresh ``Out`` holders and a ``func.Context``, and is logged the way the host
 logs it: ``Executing 'Functions.<name>' (Reason='…', Id=…)`` then ``Executed … (Succeeded|Failed,
