@@ -9,11 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import resource
 import signal
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["bind_sockets", "page_origins", "stop_signals", "url_host"]
+from aiohttp import web
+
+from .logs import OnceLog
+
+__all__ = [
+    "ConnectionCounter",
+    "ConnectionLimits",
+    "GuardedSite",
+    "bind_sockets",
+    "page_origins",
+    "quiet_loop_errors",
+    "raise_open_files_limit",
+    "stop_signals",
+    "url_host",
+]
 
 
 def bind_sockets(address: str, port: int) -> list[socket.socket]:
@@ -71,3 +89,190 @@ def stop_signals(stop: asyncio.Event) -> Iterator[None]:
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
+
+
+# -- what a client can hold ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionLimits:
+    """Bounds on what clients can hold of a server (both servers of the stack use them)."""
+
+    head_timeout: float = 30.0
+    """Seconds a client has to send a request's line and headers once it starts one."""
+    max_connections: int = 10_000
+    """Open client connections at once, all servers of the process together."""
+    max_per_address: int = 10_000
+    """Open client connections from one address (every loopback client is 127.0.0.1)."""
+
+    @classmethod
+    def for_open_files(cls, soft_limit: int, **changes: Any) -> ConnectionLimits:
+        """Limits that keep a tenth of the file descriptors (and 64) for everything else:
+        upstream and REST calls, SQLite, logs; so a flood never makes ``accept()`` fail."""
+        total = max(16, soft_limit - max(64, soft_limit // 10))
+        return cls(max_connections=total, max_per_address=total, **changes)
+
+
+class ConnectionCounter:
+    """Open connections per client address, shared by every guarded site of a process."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
+        self.limits = limits
+        self.total = 0
+        self.by_address: dict[str, int] = {}
+        self.refusals = OnceLog()
+
+    def admit(self, address: str) -> str | None:
+        """Count a new connection; the reason when it must be refused instead."""
+        if self.total >= self.limits.max_connections:
+            return "too many connections"
+        if self.by_address.get(address, 0) >= self.limits.max_per_address:
+            return "too many connections from this address"
+        self.total += 1
+        self.by_address[address] = self.by_address.get(address, 0) + 1
+        return None
+
+    def release(self, address: str) -> None:
+        self.total -= 1
+        left = self.by_address.get(address, 1) - 1
+        if left:
+            self.by_address[address] = left
+        else:
+            self.by_address.pop(address, None)
+
+
+_REFUSED = (b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: %d\r\nRetry-After: 1\r\n\r\n%s")
+
+
+class _GuardedProtocol(asyncio.Protocol):
+    """aiohttp's protocol for one connection, behind a guard: counted, refused when over the
+    limits, and closed when a request's head does not arrive in time (aiohttp itself waits for
+    it forever, so a client that sends half a request could hold its socket for good)."""
+
+    def __init__(self, inner: asyncio.Protocol, counter: ConnectionCounter,
+                 log: logging.Logger) -> None:
+        self._inner = inner
+        self._counter = counter
+        self._log = log
+        self._transport: asyncio.Transport | None = None
+        self._address: str | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+        self._tail = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+        reason = self._counter.admit(address)
+        if reason is not None:
+            self._counter.refusals.warning(self._log, f"refuse:{reason}",
+                                           "refused a connection from %s: %s", address, reason)
+            body = reason.encode()
+            transport.write(_REFUSED % (len(body), body))
+            transport.close()
+            return
+        self._transport, self._address = transport, address
+        self._inner.connection_made(transport)
+        self._await_head()
+
+    def _await_head(self) -> None:
+        if self._deadline is None and self._transport is not None:
+            loop = asyncio.get_running_loop()
+            self._deadline = loop.call_later(self._counter.limits.head_timeout, self._expire)
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if self._transport is not None and not self._transport.is_closing():
+            self._counter.refusals.warning(
+                self._log, "head-timeout", "closed a connection from %s: no complete request "
+                "within %.0f s", self._address, self._counter.limits.head_timeout)
+            self._transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        if self._transport is None:
+            return
+        if self._deadline is None and getattr(self._inner, "_current_request", None) is None:
+            self._tail = b""  # nothing is being served: these bytes start a new request
+            self._await_head()
+        if self._deadline is not None:
+            seen = self._tail + data
+            if b"\r\n\r\n" in seen:
+                self._deadline.cancel()
+                self._deadline = None
+            self._tail = seen[-3:]
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._transport is not None else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is None:
+            return
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        assert self._address is not None
+        self._counter.release(self._address)
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
+class GuardedSite(web.SockSite):
+    """A ``SockSite`` whose connections go through the guard above; stops like any site."""
+
+    __slots__ = ("_counter", "_log")
+
+    def __init__(self, runner: web.BaseRunner, sock: socket.socket, counter: ConnectionCounter,
+                 *, log: logging.Logger) -> None:
+        super().__init__(runner, sock)
+        self._counter = counter
+        self._log = log
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        counter, log = self._counter, self._log
+
+        def guarded() -> asyncio.Protocol:
+            return _GuardedProtocol(server(), counter, log)
+
+        self._server = await asyncio.get_running_loop().create_server(
+            guarded, sock=self._sock, backlog=self._backlog)
+
+
+def raise_open_files_limit(log: logging.Logger) -> int:
+    """Raise this process's soft limit of open files to its hard limit; the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as error:
+            log.warning("cannot raise the open-files limit from %d to %d: %s", soft, hard, error)
+    log.info("open files: up to %d", soft)
+    return soft
+
+
+def quiet_loop_errors(loop: asyncio.AbstractEventLoop, log: logging.Logger) -> None:
+    """Repeated event-loop errors (``accept()`` out of files, say) are logged once at ERROR,
+    then at INFO without a traceback: a flood cannot fill the disk with log lines."""
+    once = OnceLog()
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        message = str(context.get("message", "event loop error"))
+        error = context.get("exception")
+        key = f"{message}:{type(error).__name__ if error else ''}"
+        if once.seen(log, key):
+            log.info("%s (%s)", message, error)
+        else:
+            once.mark(log, key)
+            log.error("%s", message, exc_info=error)
+
+    loop.set_exception_handler(handle)

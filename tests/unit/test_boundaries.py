@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PURE_FOLDERS = ["emulator/contracts", "emulator/signalr/protocol", "chat"]
 PURE_MODULES = [
     "emulator/errors.py",
+    "emulator/origins.py",
     "emulator/signalr/hub.py",
     "emulator/functions/entities/protocol.py",
     "emulator/functions/errors.py",

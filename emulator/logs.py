@@ -1,0 +1,50 @@
+"""Logging helpers both servers share: client values made safe to log, and warnings that a flood
+cannot repeat. The loggers themselves live in each package's ``log.py``; only the command-line
+entry points configure logging.
+"""
+
+from __future__ import annotations
+
+import logging
+
+__all__ = ["OnceLog", "printable"]
+
+MAX_LOGGED = 200
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def printable(value: object, limit: int = MAX_LOGGED) -> str:
+    """A value that came from a client, safe to put in a log line: control characters (CR, LF,
+    ESC…) escaped, so no one can forge a line or a terminal sequence; cut to ``limit``."""
+    text = str(value)
+    cut = text[:limit].translate(_CONTROL)
+    return cut + ("…" if len(text) > limit else "")
+
+
+
+
+class OnceLog:
+    """WARNING the first time a key is seen, INFO afterwards, so that hostile traffic (a flood
+    of bad tokens, say) cannot flood the log at WARNING. One per server: a fresh one warns
+    afresh."""
+
+    __slots__ = ("_seen",)
+    MAX_KEYS = 1000
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+
+    def seen(self, logger: logging.Logger, key: str) -> bool:
+        return (logger.name, key) in self._seen
+
+    def mark(self, logger: logging.Logger, key: str) -> None:
+        if len(self._seen) < self.MAX_KEYS:
+            self._seen.add((logger.name, key))
+
+    def warning(self, logger: logging.Logger, key: str, message: str, *args: object) -> None:
+        if self.seen(logger, key):
+            logger.info(message, *args)
+            return
+        self.mark(logger, key)
+        logger.warning(message, *args)
