@@ -10,7 +10,8 @@
     ├── InvalidFunctionKey          401: missing or wrong ``code`` / ``x-functions-key``
     ├── WebhookError                a SignalR upstream request is refused (400/401/403/404/415)
     ├── OutputBindingError          500: a ``signalR`` output is malformed or its REST call failed
-    ├── EntityError                 a Durable entity request is malformed (400) or unknown
+    ├── DurableError                400: a Durable API request or an orchestrator's state is refused
+    │   └── EntityError             a Durable entity request is malformed (400) or unknown
     └── InvocationError             500: user code raised; the original is kept as ``__cause__``
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "BindingError",
     "BindingExpressionError",
     "ConfigError",
+    "DurableError",
     "EntityError",
     "FunctionsHostError",
     "IndexingError",
@@ -73,7 +75,13 @@ class OutputBindingError(FunctionsHostError):
     """A ``signalR`` output value is malformed, or the service refused the REST call."""
 
 
-class EntityError(FunctionsHostError):
+class DurableError(FunctionsHostError):
+    """A Durable HTTP API request, or what an orchestrator function returned, is refused."""
+
+    status_hint = 400
+
+
+class EntityError(DurableError):
     """A Durable entity request is malformed or names no known entity."""
 
     status_hint = 400

@@ -44,7 +44,7 @@ CONTEXT = "context"
 # Lower-cased binding type -> what the local host does with it.
 SUPPORTED_TYPES = frozenset({
     "httptrigger", "http", "signalrtrigger", "signalrconnectioninfo", "signalr",
-    "entitytrigger", "durableclient",
+    "entitytrigger", "durableclient", "orchestrationtrigger", "activitytrigger",
 })
 _GENERIC = frozenset({"signalrtrigger", "signalrconnectioninfo", "signalr"})
 _TEXT_TYPES = (str, bytes, bytearray)
@@ -231,6 +231,8 @@ def _check_annotation(fname: str, binding: BindingInfo, annotation: Any) -> None
         allowed = (func.HttpRequest,)
     elif binding.kind == "entitytrigger":
         allowed = (func.EntityContext, str)
+    elif binding.kind == "orchestrationtrigger":
+        allowed = (func.OrchestrationContext, str)
     if allowed and not (inspect.isclass(annotation) and issubclass(annotation, allowed)):
         names = " or ".join(a.__name__ for a in allowed)
         shown = getattr(annotation, "__name__", annotation)
@@ -253,11 +255,6 @@ def describe_function(name: str, raw_bindings: Sequence[str | Mapping[str, Any]]
             raise BindingError(f"Function '{name}': multiple bindings with name "
                                f"'{binding.name}'; give each binding its own name.")
         seen.add(binding.name.lower())
-        if binding.kind in ("orchestrationtrigger", "activitytrigger"):
-            raise BindingError(f"Function '{name}': binding '{binding.name}' of type "
-                               f"'{binding.type}': orchestrations and activities are not "
-                               f"supported by the local host; use Durable entities or run the "
-                               f"app with Core Tools (func start).")
         if binding.kind not in SUPPORTED_TYPES:
             raise BindingError(f"Function '{name}': binding '{binding.name}' has type "
                                f"'{binding.type}', which the local host cannot run; supported: "
@@ -266,8 +263,10 @@ def describe_function(name: str, raw_bindings: Sequence[str | Mapping[str, Any]]
     if len(triggers) != 1:
         raise BindingError(f"Function '{name}': a valid function must have one and only one "
                            f"trigger, found {len(triggers)}.")
-    if triggers[0].kind == "entitytrigger" and triggers[0].name != CONTEXT:
-        raise BindingError(f"Function '{name}': the entity trigger binding is named "
+    if triggers[0].kind in ("entitytrigger", "orchestrationtrigger") and \
+            triggers[0].name != CONTEXT:
+        kind = "entity" if triggers[0].kind == "entitytrigger" else "orchestration"
+        raise BindingError(f"Function '{name}': the {kind} trigger binding is named "
                            f"'{triggers[0].name}'; Azure requires context_name='context'.")
     signature = inspect.signature(user_function)
     params = dict(signature.parameters)

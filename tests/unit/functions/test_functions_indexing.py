@@ -105,16 +105,19 @@ def test_indexing_refuses_unannotated_out_mismatch() -> None:
         describe_function("f", bindings, handler)
 
 
-def test_indexing_refuses_unsupported_types_and_orchestrations() -> None:
+def test_indexing_refuses_unsupported_types_runs_orchestrations() -> None:
     def handler(msg):
         return None
 
     with pytest.raises(BindingError, match="'queueTrigger', which the local host cannot run"):
         describe_function("f", [{"direction": "IN", "type": "queueTrigger", "name": "msg"}],
                           handler)
-    with pytest.raises(BindingError, match="orchestrations and activities are not supported"):
+    with pytest.raises(BindingError, match="context_name='context'"):
         describe_function("f", [{"direction": "IN", "type": "orchestrationTrigger",
                                  "name": "msg"}], handler)
+    info = describe_function("f", [{"direction": "IN", "type": "activityTrigger",
+                                    "name": "msg"}], handler)
+    assert info.trigger.kind == "activitytrigger"
 
 
 def test_indexing_needs_exactly_one_trigger() -> None:
