@@ -23,7 +23,8 @@ IMPURE = {
     "subprocess",
     "threading",
 }
-PURE_PACKAGES = ["emulator/signalr/protocol", "chat"]
+PURE_PACKAGES = ["emulator/signalr/protocol", "emulator/functions/orchestrations",
+                 "emulator/functions/entities", "chat"]
 
 
 def imports(path: Path) -> Iterator[str]:

@@ -157,7 +157,8 @@ def parse_orchestrator_result(value: Any) -> OrchestratorResult:
     if not isinstance(data, Mapping) or "isDone" not in data:
         raise DurableError("the orchestrator function did not return an orchestration state "
                            "(is it decorated with orchestration_trigger?)")
-    raw = data.get("actions") or []
+    raw = data.get("actions")
+    raw = [] if raw is None else raw
     if not isinstance(raw, list) or not all(isinstance(a, list) for a in raw):
         raise DurableError("the orchestration state's actions are not a list of lists")
     schema = data.get("schemaVersion", 0)

@@ -2,6 +2,7 @@
 status, termination, and the mistakes Azure reports (non-deterministic code, unknown functions)."""
 
 import json
+import time
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -93,6 +94,17 @@ def call_missing(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def call_failing(context: df.DurableOrchestrationContext):
     return (yield context.call_activity("explode", "boom"))
+
+
+@app.orchestration_trigger(context_name="context")
+def slow_step(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("sleepy", context.get_input()))
+
+
+@app.activity_trigger(input_name="seconds")
+def sleepy(seconds: float) -> str:
+    time.sleep(seconds)
+    return f"rested {seconds} s"
 
 
 @app.activity_trigger(input_name="n")

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import socket
 
+import aiohttp
+from aiohttp import web
+
+from emulator.functions import HostConfig, make_app
+from emulator.functions.durable import DURABLE
+from tests.integration.functions.conftest import APPS
 from tests.integration.functions.durable_support import API, poll_status
+from tests.support.timeouts import TIMEOUT
 
 
 async def start(host, path: str, payload=None) -> dict:
@@ -142,7 +152,7 @@ async def test_orchestration_failures_name_the_function(make_host) -> None:
     assert done["output"] == (
         "Orchestrator function 'call_missing' failed: The function 'no_such_activity' doesn't "
         "exist, is disabled, or is not an activity function. Additional info: The following are "
-        "the known activity functions: 'tick', 'tock', 'explode'.")
+        "the known activity functions: 'sleepy', 'tick', 'tock', 'explode'.")
     done = await poll_status(host.session, failing["statusQueryGetUri"])
     assert done["runtimeStatus"] == "Failed"
     assert done["output"].startswith("Orchestrator function 'call_failing' failed: Activity "
@@ -223,3 +233,34 @@ async def test_orchestration_list_suspend_resume(make_host) -> None:
     assert (await host.request("POST", f"{API}/instances/a1/resume"))[0] == 202
     done = await poll_status(host.session, f"{host.url}{API}/instances/a1")
     assert done["output"] == "later"
+
+
+async def test_orchestration_host_stops_cleanly_mid_activity(tmp_path, caplog) -> None:
+    """Stopping the host while an activity runs and an orchestration waits leaves no task
+    behind and logs no warning; the work stays queued for the next start."""
+    caplog.set_level(logging.INFO)
+    app = make_app(HostConfig(app_dir=APPS / "durable_features", data_dir=tmp_path))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    sock = socket.create_server(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{url}/api/start/slow_step", json=0.3) as reply:
+                assert reply.status == 202
+            async with http.post(f"{url}/api/start/wait_forever") as reply:
+                assert reply.status == 202
+        durable = app[DURABLE]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMEOUT
+        while not durable.activities:
+            assert loop.time() < deadline
+            await asyncio.sleep(0.01)
+    finally:
+        await runner.cleanup()
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+              and "durable" in t.get_name()]
+    assert others == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "they run again when the host starts" in caplog.text
