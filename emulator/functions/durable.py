@@ -18,47 +18,29 @@ import asyncio
 import functools
 import os
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import azure.functions as func
 from aiohttp import web
 
 from .config import load_host_json
 from .durable_engine import DurableFunctions, OrchestrationEngine, utc_now
-from .durable_store import ACTIVITY, ENTITY, ORCHESTRATION, DurableStore, EntityRecord, Wake
-from .entities import (
-    Operation,
-    build_batch_request,
-    decode_request,
-    encode_request,
-    encode_response,
-    parse_batch_result,
-    split_scheduler_id,
-)
-from .errors import BindingError, ConfigError, EntityError, FunctionsHostError
+from .durable_entities import EntityEngine
+from .durable_store import ACTIVITY, ORCHESTRATION, DurableStore, Wake
+from .entities import Operation
+from .errors import BindingError, ConfigError, EntityError
 from .expressions import resolve_settings
 from .indexing import FunctionInfo
-from .invoke import InvocationResult
 from .log import host_logger
-from .orchestrations import (
-    BASE_PATH,
-    EventType,
-    HistoryEvent,
-    Notify,
-    client_payload,
-    unknown_function_message,
-)
-from .runtime import REASON, HostRuntime
+from .orchestrations import BASE_PATH, client_payload, unknown_function_message
+from .runtime import HostRuntime
 
 T = TypeVar("T")
 
 __all__ = ["BASE_PATH", "DURABLE", "DurableRuntime", "client_payload", "setup_durable"]
 
-MAX_BATCH = 50
 SHUTDOWN_GRACE = 2.0
 """Seconds a stopping host lets running batches and episodes finish before cancelling them."""
 _TRIGGERS = ("orchestrationtrigger", "activitytrigger", "entitytrigger")
@@ -89,21 +71,24 @@ def _registry(functions: Iterable[FunctionInfo]) -> DurableFunctions:
                             entities=tables["entitytrigger"])
 
 
-def _task_hub(runtime: HostRuntime) -> str:
+def _task_hub(runtime: HostRuntime, options: dict[str, Any]) -> str:
     """``extensions.durableTask.hubName`` (``%Setting%`` resolved), default ``TestHubName``."""
-    section = (load_host_json(runtime.config.app_dir).get("extensions") or {}).get(
-        "durableTask") or {}
-    name = resolve_settings(str(section.get("hubName") or "TestHubName"), runtime.config.settings)
+    name = resolve_settings(str(options.get("hubName") or "TestHubName"), runtime.config.settings)
     if not (3 <= len(name) <= 50 and name[0].isalpha() and name.isalnum() and name.isascii()):
         raise ConfigError(f"host.json: Task hub name '{name}' should contain only alphanumeric "
                           f"characters, start with a letter, and have length between 3 and 45.")
     return name
 
 
-def _activity_slots(runtime: HostRuntime) -> int:
+def _options(runtime: HostRuntime) -> dict[str, Any]:
+    """host.json ``extensions.durableTask``."""
     section = (load_host_json(runtime.config.app_dir).get("extensions") or {}).get(
         "durableTask") or {}
-    value = section.get("maxConcurrentActivityFunctions")
+    return section if isinstance(section, dict) else {}
+
+
+def _activity_slots(options: dict[str, Any]) -> int:
+    value = options.get("maxConcurrentActivityFunctions")
     return int(value) if isinstance(value, int) and value > 0 else 10 * (os.cpu_count() or 1)
 
 
@@ -113,7 +98,11 @@ class DurableRuntime:
     def __init__(self, runtime: HostRuntime) -> None:
         self.runtime = runtime
         self.functions = _registry(runtime.functions)
-        self.hub = _task_hub(runtime)
+        options = _options(runtime)
+        self.hub = _task_hub(runtime, options)
+        self.override_running = str(options.get("overridableExistingInstanceStates", "")
+                                    ).lower() == "anystate"
+        """host.json lets a start replace an instance that is still running."""
         self.store = DurableStore.open(runtime.config.resolved_data_dir / "entities.sqlite3",
                                        self.hub)
         # Every store call runs on this one thread, in order: a commit or a WAL checkpoint
@@ -126,12 +115,12 @@ class DurableRuntime:
                               self.store.path, self.store.problem)
         self.engine = OrchestrationEngine(runtime, self.functions, self.store, self.in_store,
                                           self.hub, self.client_inputs)
+        self.entity_engine = EntityEngine(runtime, self.functions, self.store, self.in_store,
+                                          self.hub)
         self.workers: dict[tuple[str, str], _Worker] = {}
         self.activities: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(_activity_slots(runtime))
+        self._slots = asyncio.Semaphore(_activity_slots(options))
         self._timers: set[asyncio.TimerHandle] = set()
-        self._volatile: dict[str, list[str]] = {}
-        """Entity requests whose durable queueing failed (disk full): run from memory."""
         self.idle = asyncio.Event()
         self.idle.set()
         self.closing = False
@@ -154,81 +143,7 @@ class DurableRuntime:
 
     async def signal(self, hub: str, name: str, key: str, op: Operation) -> None:
         """Queue an operation durably; the entity's worker runs it after the caller got 202."""
-        scheduler_id = f"@{name.lower()}@{key}"
-        request = encode_request(op)
-        try:
-            wake = await self.in_store(self.store.queue_entity_request, hub, scheduler_id,
-                                       request, utc_now())
-        except sqlite3.Error as exc:
-            if hub.lower() != self.hub.lower():
-                raise EntityError(f"cannot queue the signal: {exc}", status_hint=503) from exc
-            host_logger.error("entity %s: cannot queue a signal in %s (%s: %s); it runs from "
-                              "memory and is lost if the host stops first", scheduler_id,
-                              self.store.path, type(exc).__name__, exc)
-            self._volatile.setdefault(scheduler_id, []).append(request)
-            wake = Wake(hub.lower(), ENTITY, scheduler_id, utc_now())
-        self.dispatch([wake])
-
-    async def _run_entity(self, scheduler_id: str) -> bool:
-        name, key = split_scheduler_id(scheduler_id)
-        info = self.functions.entities.get(name)
-        if info is None:  # the app no longer has this entity: its requests wait in the store
-            host_logger.warning("entity %s: no entity function named '%s'; its requests stay "
-                                "queued", scheduler_id, name)
-            return False
-        volatile = self._volatile.pop(scheduler_id, [])
-        try:
-            rows = await self.in_store(self.store.take_entity_requests, self.hub, scheduler_id,
-                                       MAX_BATCH)
-            record = await self.in_store(self.store.load_entity, self.hub, name, key)
-        except sqlite3.Error as exc:
-            self._lost(scheduler_id, exc, len(volatile))
-            return False
-        texts = [text for _, text in rows] + volatile
-        if not texts:
-            return False
-        batch = []
-        for text in texts:
-            try:
-                batch.append(decode_request(text))
-            except EntityError as exc:
-                host_logger.error("entity %s: dropping a malformed request: %s", scheduler_id, exc)
-        outcome, responses = await self._run_batch(info, name, key, record, batch)
-        try:
-            wakes = await self.in_store(self.store.commit_entity_batch, self.hub, name, key,
-                                        outcome, [seq for seq, _ in rows], responses, utc_now())
-        except sqlite3.Error as exc:
-            self._lost(scheduler_id, exc, len(volatile))
-            return False
-        self.dispatch(wakes)
-        return True
-
-    def _lost(self, scheduler_id: str, exc: sqlite3.Error, volatile: int) -> None:
-        # Disk full, read-only or locked: say so plainly, keep serving the others.
-        host_logger.error("entity %s: cannot read or save its state in %s (%s: %s); the last "
-                          "saved state is kept, %d operation(s) held in memory are lost",
-                          scheduler_id, self.store.path, type(exc).__name__, exc, volatile)
-
-    async def _run_batch(self, info: FunctionInfo, name: str, key: str, record: EntityRecord,
-                         batch: list[Operation]) -> tuple[EntityRecord | None, list[Notify]]:
-        """Run one batch: the new state (None: keep it) and the answers to orchestrations."""
-        body = build_batch_request(name, key, record.exists, record.state, batch)
-        try:
-            returned = await self.runtime.invoker.invoke(
-                info, {info.trigger.name: func.EntityContext(body)}, reason=REASON,
-                invocation_id=str(uuid.uuid4()))
-            assert isinstance(returned, InvocationResult)
-            result = parse_batch_result(returned.return_value, len(batch))
-        except FunctionsHostError as exc:
-            host_logger.error("entity @%s@%s: batch of %d operation(s) failed, state kept: %s",
-                              name.lower(), key, len(batch), exc)
-            return None, _responses(batch, [(str(exc), True)] * len(batch))
-        for op, item in zip(batch, result.results, strict=True):
-            if item.is_error:
-                host_logger.warning("entity @%s@%s: operation '%s' failed: %s", name.lower(),
-                                    key, op.name, item.result)
-        answers = [(item.result, item.is_error) for item in result.results]
-        return EntityRecord(result.exists, result.state), _responses(batch, answers)
+        self.dispatch([await self.entity_engine.queue(hub, f"@{name.lower()}@{key}", op)])
 
     # -- scheduling --------------------------------------------------------------------------
     def dispatch(self, wakes: Iterable[Wake]) -> None:
@@ -274,8 +189,11 @@ class DurableRuntime:
                     if wakes is not None:
                         worker.again = True
                         self.dispatch(wakes)
-                elif await self._run_entity(target):
-                    worker.again = True
+                else:
+                    wakes = await self.entity_engine.run(target)
+                    if wakes is not None:
+                        worker.again = True
+                        self.dispatch(wakes)
         except sqlite3.Error as exc:
             host_logger.error("orchestration %s: cannot read or save its history in %s (%s: %s)",
                               target, self.store.path, type(exc).__name__, exc)
@@ -369,14 +287,6 @@ class DurableRuntime:
         """``rpcBaseUrl`` points at the socket that took this request, on loopback when it
         listens on every address, so the SDK's calls never leave the machine."""
         return self.client_inputs(info, self.learn_origin(request))
-
-
-def _responses(batch: list[Operation], answers: list[tuple[str | None, bool]]) -> list[Notify]:
-    now = utc_now()
-    return [Notify(op.parent, HistoryEvent(kind=EventType.EVENT_RAISED, timestamp=now,
-                                           name=op.id, input=encode_response(result, error)))
-            for op, (result, error) in zip(batch, answers, strict=True)
-            if not op.is_signal and op.parent]
 
 
 def local_origin(request: web.Request) -> str:

@@ -103,7 +103,7 @@ def _task_hub(durable: DurableRuntime, query: Mapping[str, str]) -> tuple[str, s
     if connection is not None and not _connection_known(durable, connection):
         raise _ApiError(500, _WENT_WRONG, f"Unable to resolve the Azure Storage connection "
                         f"named '{connection}'.", "System.InvalidOperationException")
-    if not (3 <= len(hub) <= 45 and hub[0].isalpha() and hub.isalnum() and hub.isascii()):
+    if not (3 <= len(hub) <= 50 and hub[0].isalpha() and hub.isalnum() and hub.isascii()):
         raise _ApiError(400, _ARGUMENTS, f"Task hub name '{hub}' should contain only "
                         f"alphanumeric characters, start with a letter, and have length "
                         f"between 3 and 45.")
@@ -122,13 +122,21 @@ async def handle_durable_request(request: web.Request) -> web.StreamResponse:
         hub, connection = _task_hub(durable, request.query)
         return await _HANDLERS[route.operation](_Call(durable, request, route, hub, connection))
     except _ApiError as exc:
+        _log_refusal(request, exc)
         return exc.response()
     except DurableError as exc:  # entity names and keys: the message is the whole answer
+        _log_refusal(request, exc)
         return web.json_response({"Message": str(exc)}, status=exc.status_hint)
     except sqlite3.Error as exc:
         host_logger.error("durable API %s %s: the store failed (%s: %s)", request.method,
                           request.path, type(exc).__name__, exc)
         return web.json_response({"Message": _WENT_WRONG}, status=503)
+
+
+def _log_refusal(request: web.Request, exc: DurableError) -> None:
+    detail = getattr(exc, "detail", None)
+    host_logger.info("%s %s answered %d: %s", request.method, request.path, exc.status_hint,
+                     detail or exc)
 
 
 class _Call:
@@ -176,7 +184,7 @@ async def _start_instance(call: _Call, name: str, instance_id: str, text: str | 
     instance_id = instance_id or uuid.uuid4().hex
     _check_instance_id(instance_id)
     existing = await durable.in_store(durable.store.load_instance, call.hub, instance_id)
-    if existing is not None and not existing.status.is_terminal:
+    if existing is not None and not existing.status.is_terminal and not durable.override_running:
         raise _ApiError(500, _WENT_WRONG, f"An Orchestration instance with the status "
                         f"{existing.status.title} already exists.",
                         "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException")

@@ -39,6 +39,13 @@ async def manage(req: func.HttpRequest, client) -> func.HttpResponse:
         await client.terminate(instance_id, "no longer needed")
     elif op == "purge":
         body = (await client.purge_instance_history(instance_id)).instances_deleted
+    elif op == "list":
+        found = await client.get_status_by(
+            runtime_status=[df.OrchestrationRuntimeStatus.Completed])
+        body = sorted(s.instance_id for s in found)
+    elif op == "wait":
+        return await client.wait_for_completion_or_create_check_status_response(
+            req, instance_id, timeout_in_milliseconds=5000, retry_interval_in_milliseconds=50)
     elif op == "entity":
         state = await client.read_entity_state(df.EntityId("Tally", instance_id))
         body = state.entity_state if state.entity_exists else None

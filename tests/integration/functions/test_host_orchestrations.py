@@ -235,6 +235,33 @@ async def test_orchestration_list_suspend_resume(make_host) -> None:
     assert done["output"] == "later"
 
 
+async def test_orchestration_wait_restart_list_and_purge_by_filter(make_host) -> None:
+    """Start-and-wait answers with the output; restart reruns with the same input; the SDK's
+    wait_for_completion and get_status_by work; purging by creation time removes them."""
+    host = await make_host("durable_features")
+    status, body, _ = await host.request(
+        "POST", f"{API}/orchestrators/countdown/rocket?timeout=5&pollingInterval=0.05", json="1")
+    assert (status, json.loads(body)) == (200, "liftoff")
+    status, body, _ = await host.request(
+        "POST", f"{API}/instances/rocket/restart?restartWithNewInstanceId=false")
+    assert status == 202 and json.loads(body)["id"] == "rocket"
+    await poll_status(host.session, f"{host.url}{API}/instances/rocket")
+    status, body, _ = await host.request("POST", f"{API}/instances/rocket/restart")
+    copy = json.loads(body)["id"]
+    assert status == 202 and copy != "rocket"
+    status, body, _ = await host.request("POST", f"/api/manage/wait/{copy}")
+    assert (status, body) == (200, b"liftoff")  # the SDK writes a str output unquoted
+    status, body, _ = await host.request("POST", "/api/manage/list/any")
+    assert json.loads(body) == sorted([copy, "rocket"])
+    since = "2000-01-01T00:00:00Z"
+    assert (await host.request("DELETE", f"{API}/instances/"))[0] == 400
+    status, body, _ = await host.request(
+        "DELETE", f"{API}/instances/?createdTimeFrom={since}&runtimeStatus=Completed")
+    assert (status, json.loads(body)) == (200, {"instancesDeleted": 2})
+    status, _, _ = await host.request("DELETE", f"{API}/instances/?createdTimeFrom={since}")
+    assert status == 404
+
+
 async def test_orchestration_host_stops_cleanly_mid_activity(tmp_path, caplog) -> None:
     """Stopping the host while an activity runs and an orchestration waits leaves no task
     behind and logs no warning; the work stays queued for the next start."""
