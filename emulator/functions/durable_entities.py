@@ -129,6 +129,7 @@ class EntityEngine:
 def _responses(batch: list[Operation], answers: list[tuple[str | None, bool]]) -> list[Notify]:
     now = utc_now()
     return [Notify(op.parent, HistoryEvent(kind=EventType.EVENT_RAISED, timestamp=now,
-                                           name=op.id, input=encode_response(result, error)))
+                                           name=op.id, input=encode_response(result, error)),
+                   execution_id=op.parent_execution)
             for op, (result, error) in zip(batch, answers, strict=True)
             if not op.is_signal and op.parent]

@@ -304,17 +304,17 @@ class DurableStore:
         key = (hub.lower(), record.instance_id)
         with self._transaction():
             self._delete(consumed)
-            execution = record.execution_id
+            execution = current = record.execution_id
             wakes: list[Wake] = []
             if decision.continue_as_new is not None:
                 self._db.execute("DELETE FROM history WHERE hub = ? AND id = ?", key)
-                execution = next(new_ids)
+                current = next(new_ids)
                 started = HistoryEvent(kind=EventType.EXECUTION_STARTED, timestamp=now,
                                        name=record.name, input=decision.continue_as_new,
-                                       instance_id=record.instance_id, execution_id=execution,
+                                       instance_id=record.instance_id, execution_id=current,
                                        parent=_parent_json(record.parent))
                 wakes.append(self._notify(hub, Notify(record.instance_id, started), now,
-                                          execution))
+                                          current))
             else:
                 last = self._db.execute("SELECT COALESCE(MAX(seq), -1) FROM history WHERE "
                                         "hub = ? AND id = ?", key).fetchone()[0]
@@ -325,17 +325,16 @@ class DurableStore:
                 "UPDATE instances SET status = ?, output = ?, custom_status = ?, updated = ?, "
                 "execution = ?, input = COALESCE(?, input) WHERE hub = ? AND id = ?",
                 (int(decision.status), decision.output, decision.custom_status, _epoch(now),
-                 execution, decision.continue_as_new, *key))
+                 current, decision.continue_as_new, *key))
             for item in decision.outgoing:
                 if isinstance(item, ActivityWork):
                     body = json.dumps({"taskId": item.task_id, "name": item.name,
                                        "input": item.input})
                     wakes.append(self._insert(hub, ACTIVITY, record.instance_id, execution,
                                               now, body))
-                elif isinstance(item, Notify):
-                    own = item.instance_id == record.instance_id
-                    target_execution = execution if own else _parent_execution(record, item)
-                    wakes.append(self._notify(hub, item, now, target_execution))
+                elif isinstance(item, Notify):  # the work of this execution answers this one
+                    own = execution if item.instance_id == record.instance_id else None
+                    wakes.append(self._notify(hub, item, now, item.execution_id or own))
                 elif isinstance(item, StartInstance):
                     wakes.append(self._start(hub, item, next(new_ids), now))
                 elif isinstance(item, EntityRequest):
@@ -412,6 +411,7 @@ class DurableStore:
 
     def _notify(self, hub: str, notify: Notify, now: datetime,
                 execution: str | None = None) -> Wake:
+        execution = notify.execution_id or execution
         return self._insert(hub, ORCHESTRATION, notify.instance_id, execution,
                             notify.visible_at or now, notify.event.encode())
 
@@ -437,13 +437,6 @@ def _parent_json(parent: Any) -> dict[str, Any] | None:
     return {"Name": parent.get("name"), "Version": "", "TaskScheduleId": parent.get("task_id"),
             "OrchestrationInstance": {"InstanceId": parent.get("instance_id"),
                                       "ExecutionId": parent.get("execution_id")}}
-
-
-def _parent_execution(record: InstanceRecord, notify: Notify) -> str | None:
-    parent = record.parent or {}
-    if parent.get("instance_id") == notify.instance_id:
-        return parent.get("execution_id")
-    return None
 
 
 def _record(row: Sequence[Any]) -> InstanceRecord:

@@ -69,6 +69,8 @@ class Notify:
     instance_id: str
     event: HistoryEvent
     visible_at: datetime | None = None
+    execution_id: str | None = None
+    """Only that execution takes it (an answer to a parent, to an entity call)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ def _finish(episode: Episode, events: list[HistoryEvent], status: OrchestrationS
             event = HistoryEvent(kind=EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
                                  timestamp=episode.now, task_id=task_id, reason=output,
                                  details=details)
-        outgoing.append(Notify(str(parent["instance_id"]), event))
+        outgoing.append(Notify(str(parent["instance_id"]), event,
+                               execution_id=parent.get("execution_id")))
     return Decision(events=tuple(events), status=status, output=output,
                     custom_status=custom_status, outgoing=tuple(outgoing))
 

@@ -139,14 +139,19 @@ def test_store_continue_as_new_resets_history_and_restarts(tmp_path) -> None:
     record, seq, first = started(store)
     store.commit_episode("h", record, [seq], Decision(
         events=(first,), status=OrchestrationStatus.RUNNING), T0, ids())
+    late = Notify("i", HistoryEvent(kind=EventType.TIMER_FIRED, timestamp=T0, task_id=0),
+                  visible_at=T0 + timedelta(hours=1))
     store.commit_episode("h", record, [], Decision(
-        events=(), status=OrchestrationStatus.CONTINUED_AS_NEW, continue_as_new='"next"'),
-        T0, ids())
+        events=(), status=OrchestrationStatus.CONTINUED_AS_NEW, continue_as_new='"next"',
+        outgoing=(late,)), T0, ids())
+    later = store.take_messages("h", "i", T0 + timedelta(hours=1))
+    assert [execution for _, execution, _ in later] == ["x0", "e1"]  # the old timer stays old
     again = store.load_instance("h", "i")
     assert again is not None and (again.input, again.execution_id) == ('"next"', "x0")
     assert store.load_history("h", "i") == []
     (_, execution, event), = store.take_messages("h", "i", T0)
     assert (execution, event.kind, event.input) == ("x0", EventType.EXECUTION_STARTED, '"next"')
+
 
 
 def test_store_open_falls_back_to_memory(tmp_path) -> None:
