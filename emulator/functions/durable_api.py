@@ -290,7 +290,7 @@ async def _list_instances(call: _Call) -> web.Response:
     page = records[:top]
     headers = {"x-ms-continuation-token": _next_token(page[-1].instance_id)} \
         if len(records) > top else {}
-    show_input = query_bool(query, "showInput", False)
+    show_input = query_bool(query, "showInput", True)
     return web.json_response([status_json(r, show_input=show_input) for r in page],
                              headers=headers)
 
