@@ -33,7 +33,9 @@ middleware per app is the only place that turns these into responses.
         ├── InvalidFunctionKey       401: missing or wrong ``code`` / ``x-functions-key``
         ├── WebhookError             a SignalR upstream request is refused (400 by default)
         ├── OutputBindingError       a ``signalR`` output is malformed or its REST call failed
-        ├── EntityError              a Durable entity request is malformed (400) or unknown
+        ├── DurableError             400: a Durable API request or an orchestrator's answer
+        │   │                        is refused
+        │   └── EntityError          a Durable entity request is malformed (400) or unknown
         └── InvocationError          user code raised; the original is ``__cause__``
 """
 
@@ -46,6 +48,7 @@ __all__ = [
     "BindingExpressionError",
     "ConfigError",
     "Conflict",
+    "DurableError",
     "EmulatorError",
     "EntityError",
     "Forbidden",
@@ -215,7 +218,13 @@ class OutputBindingError(FunctionsHostError):
     """A ``signalR`` output value is malformed, or the service refused the REST call."""
 
 
-class EntityError(FunctionsHostError):
+class DurableError(FunctionsHostError):
+    """A Durable HTTP API request, or what an orchestrator function returned, is refused."""
+
+    status_hint = 400
+
+
+class EntityError(DurableError):
     """A Durable entity request is malformed or names no known entity."""
 
     status_hint = 400

@@ -288,8 +288,8 @@ def _assemble(config: HostConfig, runtime: HostRuntime) -> web.Application:
     app.cleanup_ctx.append(_session_ctx)
     app.router.add_route("*", "/runtime/webhooks/signalr", _signalr_webhook)
     app.router.add_route("*", "/runtime/webhooks/signalr/{extra:.*}", _signalr_webhook)
-    if any(f.trigger.kind == "entitytrigger" or f.by_kind("durableclient")
-           for f in runtime.functions):
+    if any(f.trigger.kind in ("entitytrigger", "orchestrationtrigger", "activitytrigger")
+           or f.by_kind("durableclient") for f in runtime.functions):
         from .durable import setup_durable
 
         setup_durable(app, runtime)

@@ -1,200 +1,295 @@
-"""Durable entities and the durable client: the HTTP API the SDK calls, and the entity runner.
+"""Durable Functions in the local host: the scheduler of entities, orchestrations and activities.
 
-durable-python.md §3-4, §8. The client binding gets the legacy JSON payload whose ``rpcBaseUrl``
-points back at this host (``/runtime/webhooks/durabletask/``). ``signal_entity`` is queued and
-answered 202 before it runs; each entity instance runs one batch at a time (different instances
-in parallel); state is committed to SQLite after each batch; ``read_entity_state`` sees committed
-state only (200 with the state JSON, 404 when the entity does not exist).
+:class:`DurableRuntime` owns the durable store (one thread runs every SQLite call, in order) and
+one worker per entity and per orchestration instance: a worker runs one batch or episode at a
+time, so an entity never runs two batches at once and an instance never two episodes, while
+different ones run in parallel. Activities run as soon as they are scheduled (at most
+``maxConcurrentActivityFunctions`` at once). Durable timers are loop timers set for the moment the
+message becomes visible; a restart re-reads all queued work, and timers already due fire at once.
+
+Entity requests (client signals and orchestration calls) are queued in the store before the 202;
+state is committed after each batch with the responses to callers (docs/durable.md "Entities").
+The client binding gets the legacy JSON payload whose ``rpcBaseUrl`` points back at this host.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
+import os
 import sqlite3
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import azure.functions as func
 from aiohttp import web
 
 from .config import load_host_json
-from .entities import (
-    EntityRecord,
-    EntityStore,
-    Operation,
-    build_batch_request,
-    check_entity_key,
-    encode_signal_input,
-    parse_batch_result,
-)
-from .errors import BindingError, EntityError, FunctionsHostError
+from .durable_engine import DurableFunctions, OrchestrationEngine, utc_now
+from .durable_entities import EntityEngine
+from .durable_store import ACTIVITY, ORCHESTRATION, DurableStore, Wake
+from .entities import Operation
+from .errors import BindingError, ConfigError, EntityError
+from .expressions import resolve_settings
 from .indexing import FunctionInfo
-from .invoke import InvocationResult
 from .log import host_logger
-from .runtime import REASON, HostRuntime
+from .orchestrations import BASE_PATH, client_payload, unknown_function_message
+from .runtime import HostRuntime
 
 T = TypeVar("T")
 
-__all__ = ["BASE_PATH", "DurableRuntime", "client_payload", "setup_durable"]
+__all__ = ["BASE_PATH", "DURABLE", "DurableRuntime", "client_payload", "setup_durable"]
 
-BASE_PATH = "/runtime/webhooks/durabletask"
-MAX_BATCH = 50
-DURABLE = web.AppKey("durable", object)
-
-
-def client_payload(origin: str, task_hub: str) -> str:
-    """The ``durableClient`` value (EXT BindingHelper legacy payload), as a JSON string."""
-    base = f"{origin}{BASE_PATH}"
-    query = f"taskHub={task_hub}&connection=Storage"
-    instance = f"{base}/instances/INSTANCEID"
-    return json.dumps({
-        "taskHubName": task_hub,
-        "creationUrls": {
-            "createNewInstancePostUri": f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
-                                        f"?{query}",
-            "createAndWaitOnNewInstancePostUri":
-                f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
-                f"&pollingInterval={{intervalInSeconds}}&{query}",
-        },
-        "managementUrls": {
-            "id": "INSTANCEID",
-            "statusQueryGetUri": f"{instance}?{query}",
-            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{query}",
-            "terminatePostUri": f"{instance}/terminate?reason={{text}}&{query}",
-            "rewindPostUri": f"{instance}/rewind?reason={{text}}&{query}",
-            "purgeHistoryDeleteUri": f"{instance}?{query}",
-            "restartPostUri": f"{instance}/restart?{query}",
-            "suspendPostUri": f"{instance}/suspend?reason={{text}}&{query}",
-            "resumePostUri": f"{instance}/resume?reason={{text}}&{query}",
-        },
-        "baseUrl": base,
-        "requiredQueryStringParameters": "",
-        "rpcBaseUrl": f"{base}/",
-        "connectionName": None,
-    })
+SHUTDOWN_GRACE = 2.0
+"""Seconds a stopping host lets running batches and episodes finish before cancelling them."""
+_TRIGGERS = ("orchestrationtrigger", "activitytrigger", "entitytrigger")
 
 
 @dataclass
-class _Instance:
-    pending: list[Operation] = field(default_factory=list)
-    worker: asyncio.Task[None] | None = None
+class _Worker:
+    again: bool = True
+    task: asyncio.Task[None] | None = None
+
+
+def _registry(functions: Iterable[FunctionInfo]) -> DurableFunctions:
+    tables: dict[str, dict[str, FunctionInfo]] = {kind: {} for kind in _TRIGGERS}
+    property_of = {"orchestrationtrigger": "orchestration", "activitytrigger": "activity",
+                   "entitytrigger": "entityName"}
+    for info in functions:
+        kind = info.trigger.kind
+        if kind not in tables:
+            continue
+        name = str(info.trigger.get(property_of[kind]) or info.name).lower()
+        if name in tables[kind]:
+            raise BindingError(f"Durable name '{name}' is used by functions "
+                               f"'{tables[kind][name].name}' and '{info.name}' (durable names "
+                               f"are case-insensitive).")
+        tables[kind][name] = info
+    return DurableFunctions(orchestrators=tables["orchestrationtrigger"],
+                            activities=tables["activitytrigger"],
+                            entities=tables["entitytrigger"])
+
+
+def _task_hub(runtime: HostRuntime, options: dict[str, Any]) -> str:
+    """``extensions.durableTask.hubName`` (``%Setting%`` resolved), default ``TestHubName``."""
+    name = resolve_settings(str(options.get("hubName") or "TestHubName"), runtime.config.settings)
+    if not (3 <= len(name) <= 50 and name[0].isalpha() and name.isalnum() and name.isascii()):
+        raise ConfigError(f"host.json: Task hub name '{name}' should contain only alphanumeric "
+                          f"characters, start with a letter, and have length between 3 and 45.")
+    return name
+
+
+def _options(runtime: HostRuntime) -> dict[str, Any]:
+    """host.json ``extensions.durableTask``."""
+    section = (load_host_json(runtime.config.app_dir).get("extensions") or {}).get(
+        "durableTask") or {}
+    return section if isinstance(section, dict) else {}
+
+
+def _activity_slots(options: dict[str, Any]) -> int:
+    value = options.get("maxConcurrentActivityFunctions")
+    return int(value) if isinstance(value, int) and value > 0 else 10 * (os.cpu_count() or 1)
 
 
 class DurableRuntime:
-    """Entity registry, queues and store for one host."""
+    """Registry, store, workers and timers of one host's task hub."""
 
     def __init__(self, runtime: HostRuntime) -> None:
         self.runtime = runtime
-        self.entities: dict[str, FunctionInfo] = {}
-        for info in runtime.functions:
-            if info.trigger.kind == "entitytrigger":
-                name = str(info.trigger.get("entityName") or info.name).lower()
-                if name in self.entities:
-                    raise BindingError(f"Entity name '{name}' is used by functions "
-                                             f"'{self.entities[name].name}' and '{info.name}' "
-                                             f"(entity names are case-insensitive).")
-                self.entities[name] = info
-        hub = ((load_host_json(runtime.config.app_dir).get("extensions") or {})
-               .get("durableTask") or {}).get("hubName") or "TestHubName"
-        self.task_hub = str(hub)
-        self.store = EntityStore.open(runtime.config.resolved_data_dir / "entities.sqlite3")
+        self.functions = _registry(runtime.functions)
+        options = _options(runtime)
+        self.hub = _task_hub(runtime, options)
+        self.override_running = str(options.get("overridableExistingInstanceStates", "")
+                                    ).lower() == "anystate"
+        """host.json lets a start replace an instance that is still running."""
+        self.store = DurableStore.open(runtime.config.resolved_data_dir / "entities.sqlite3",
+                                       self.hub)
         # Every store call runs on this one thread, in order: a commit or a WAL checkpoint
         # waits on the disk there, never on the event loop (benchmarks/RESULTS.md, latency).
-        self._store_thread = ThreadPoolExecutor(max_workers=1,
-                                                thread_name_prefix="entity-store")
-        if self.store.problem and self.entities:
-            host_logger.error("entity state cannot be saved in %s (%s); it is kept in memory "
-                              "and will be lost when the host stops. Check that the data folder "
-                              "is writable (--data-dir).", self.store.path, self.store.problem)
-        self.instances: dict[tuple[str, str], _Instance] = {}
+        self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="durable-store")
+        if self.store.problem:
+            host_logger.error("entity state cannot be saved in %s (%s); it and orchestration "
+                              "history are kept in memory and will be lost when the host stops. "
+                              "Check that the data folder is writable (--data-dir).",
+                              self.store.path, self.store.problem)
+        self.engine = OrchestrationEngine(runtime, self.functions, self.store, self.in_store,
+                                          self.hub, self.client_inputs)
+        self.entity_engine = EntityEngine(runtime, self.functions, self.store, self.in_store,
+                                          self.hub)
+        self.workers: dict[tuple[str, str], _Worker] = {}
+        self.activities: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(_activity_slots(options))
+        self._timers: set[asyncio.TimerHandle] = set()
         self.idle = asyncio.Event()
         self.idle.set()
+        self.closing = False
+        self.origin: str | None = None
+        """This host's own origin, learnt from the first request (for activity clients)."""
 
+    # -- the store -----------------------------------------------------------------------------
+    async def in_store(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``call(*args, **kwargs)`` (a store method) on the store's thread."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._store_thread, functools.partial(call, *args, **kwargs))
+
+    # -- entities ----------------------------------------------------------------------------
     def entity(self, name: str) -> FunctionInfo:
-        info = self.entities.get(name.lower())
+        info = self.functions.entities.get(name.lower())
         if info is None:
-            raise EntityError(f"The function '{name}' doesn't exist, is disabled, or is not an "
-                              f"entity function.", status_hint=400)
+            raise EntityError(unknown_function_message("entity", name, self.functions.known),
+                              status_hint=400)
         return info
 
-    def signal(self, name: str, key: str, operation: Operation) -> None:
-        """Queue an operation; the instance's worker runs it after the caller got 202."""
-        info = self.entity(name)
-        check_entity_key(key)
-        instance = self.instances.setdefault((name.lower(), key), _Instance())
-        instance.pending.append(operation)
-        if instance.worker is None or instance.worker.done():
-            self.idle.clear()
-            instance.worker = asyncio.get_running_loop().create_task(
-                self._drain(info, name.lower(), key, instance))
+    async def signal(self, hub: str, name: str, key: str, op: Operation) -> None:
+        """Queue an operation durably; the entity's worker runs it after the caller got 202."""
+        self.dispatch([await self.entity_engine.queue(hub, f"@{name.lower()}@{key}", op)])
 
-    async def in_store(self, call: Callable[..., T], *args: Any) -> T:
-        """Run ``call(*args)`` (a store method) on the store's thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._store_thread, call, *args)
+    # -- scheduling --------------------------------------------------------------------------
+    def dispatch(self, wakes: Iterable[Wake]) -> None:
+        """Start (or schedule) the workers for new work of this host's task hub.
 
-    async def close_store(self) -> None:
-        await self.in_store(self.store.close)
-        self._store_thread.shutdown(wait=False)
+        Work of another task hub stays queued: only an app with that hub name runs it.
+        """
+        loop = asyncio.get_running_loop()
+        for wake in wakes:
+            if self.closing or wake.hub != self.hub.lower():
+                continue
+            if wake.kind == ACTIVITY:
+                self._start_activity(wake.seq)
+                continue
+            delay = (wake.visible - utc_now()).total_seconds()
+            if delay > 0:
+                handle = loop.call_later(delay, self._due, wake.kind, wake.target)
+                self._timers.add(handle)
+            else:
+                self._kick(wake.kind, wake.target)
 
-    async def _drain(self, info: FunctionInfo, name: str, key: str, instance: _Instance) -> None:
-        try:
-            while instance.pending:
-                batch = instance.pending[:MAX_BATCH]
-                instance.pending = instance.pending[MAX_BATCH:]
-                try:
-                    await self._run_batch(info, name, key, batch)
-                except sqlite3.Error as exc:
-                    # Disk full, read-only or locked: say so plainly, keep serving the others.
-                    host_logger.error("entity @%s@%s: cannot read or save its state in %s (%s: "
-                                      "%s); %d operation(s) lost, the last saved state is kept",
-                                      name, key, self.store.path, type(exc).__name__, exc,
-                                      len(batch))
-        finally:
-            self.instances.pop((name, key), None)
-            if not self.instances:  # another instance may be mid-batch with nothing pending
-                self.idle.set()
+    def _due(self, kind: str, target: str) -> None:
+        self._timers = {t for t in self._timers if not t.cancelled() and t.when() >
+                        asyncio.get_running_loop().time()}
+        self._kick(kind, target)
 
-    async def _run_batch(self, info: FunctionInfo, name: str, key: str,
-                         batch: list[Operation]) -> None:
-        record = await self.in_store(self.store.load, name, key)
-        body = build_batch_request(name, key, record.exists, record.state, batch)
-        invocation_id = str(uuid.uuid4())
-        try:
-            returned = await self.runtime.invoker.invoke(
-                info, {info.trigger.name: func.EntityContext(body)}, reason=REASON,
-                invocation_id=invocation_id)
-            assert isinstance(returned, InvocationResult)
-            result = parse_batch_result(returned.return_value, len(batch))
-        except FunctionsHostError as exc:
-            host_logger.error("entity @%s@%s: batch of %d operation(s) failed, state kept: %s",
-                              name, key, len(batch), exc)
+    def _kick(self, kind: str, target: str) -> None:
+        if self.closing:
             return
-        await self.in_store(self.store.save, name, key, EntityRecord(result.exists, result.state))
-        for op, outcome in zip(batch, result.results, strict=True):
-            if outcome.is_error:
-                host_logger.warning("entity @%s@%s: operation '%s' failed: %s", name, key,
-                                    op.name, outcome.result)
+        worker = self.workers.setdefault((kind, target), _Worker())
+        worker.again = True
+        if worker.task is None or worker.task.done():
+            self.idle.clear()
+            worker.task = asyncio.get_running_loop().create_task(
+                self._drive(kind, target, worker), name=f"durable {kind} {target}")
+
+    async def _drive(self, kind: str, target: str, worker: _Worker) -> None:
+        try:
+            while worker.again and not self.closing:
+                worker.again = False
+                if kind == ORCHESTRATION:
+                    wakes = await self.engine.run_instance(target)
+                    if wakes is not None:
+                        worker.again = True
+                        self.dispatch(wakes)
+                else:
+                    wakes = await self.entity_engine.run(target)
+                    if wakes is not None:
+                        worker.again = True
+                        self.dispatch(wakes)
+        except sqlite3.Error as exc:
+            host_logger.error("orchestration %s: cannot read or save its history in %s (%s: %s)",
+                              target, self.store.path, type(exc).__name__, exc)
+        except Exception:
+            host_logger.exception("durable %s %s: unexpected error", kind, target)
+        finally:
+            if self.workers.get((kind, target)) is worker:
+                del self.workers[(kind, target)]
+            self._update_idle()
+
+    def _start_activity(self, seq: int) -> None:
+        task = asyncio.get_running_loop().create_task(self._activity(seq),
+                                                      name=f"durable activity {seq}")
+        self.activities.add(task)
+        self.idle.clear()
+        task.add_done_callback(self._activity_done)
+
+    def _activity_done(self, task: asyncio.Task[None]) -> None:
+        self.activities.discard(task)
+        self._update_idle()
+
+    async def _activity(self, seq: int) -> None:
+        async with self._slots:
+            try:
+                items = await self.in_store(self.store.take_activities, self.hub, [seq])
+                for item in items:
+                    wake = await self.engine.run_activity(item)
+                    if wake is not None:
+                        self.dispatch([wake])
+            except sqlite3.Error as exc:
+                host_logger.error("activity work item %d: cannot read or save it in %s (%s: %s)",
+                                  seq, self.store.path, type(exc).__name__, exc)
+            except Exception:
+                host_logger.exception("activity work item %d: unexpected error", seq)
+
+    def _update_idle(self) -> None:
+        if not self.workers and not self.activities:
+            self.idle.set()
 
     async def wait_idle(self, timeout: float) -> None:
+        """Until no batch, episode or activity runs (pending timers do not count)."""
         await asyncio.wait_for(self.idle.wait(), timeout)
 
-    def inputs_for(self, info: FunctionInfo, request: web.Request) -> dict[str, Any]:
-        """Values of the ``durableClient`` bindings of one invocation.
+    async def resume(self) -> None:
+        """Pick up the work a previous run of the host left queued (after a crash, too)."""
+        wakes = await self.in_store(self.store.pending)
+        items = await self.in_store(self.store.take_activities, self.hub)
+        activities = [Wake(i.hub, ACTIVITY, i.instance_id, utc_now(), i.seq) for i in items]
+        if wakes or activities:
+            host_logger.info("durable task hub %s: resuming %d queued target(s) and %d "
+                             "activity work item(s)", self.hub,
+                             len([w for w in wakes if w.hub == self.hub.lower()]),
+                             len(activities))
+        self.dispatch([*wakes, *activities])
 
-        ``rpcBaseUrl`` points at the socket that took this request, on loopback when it listens
-        on every address, so the SDK's calls never leave the machine (like the extension's
-        local listener on 127.0.0.1).
-        """
-        origin = _local_origin(request)
-        return {b.name: client_payload(origin, str(b.get("taskHub") or self.task_hub))
+    async def close(self) -> None:
+        """Let running steps finish briefly, cancel the rest (they run again after a restart),
+        then close the store."""
+        self.closing = True
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+        running = [w.task for w in self.workers.values() if w.task is not None]
+        if running:
+            await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
+        pending = [t for t in [*running, *self.activities] if not t.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            host_logger.info("stopped %d durable step(s) in flight; they run again when the "
+                             "host starts", len(pending))
+        await self.in_store(self.store.close)
+        self._store_thread.shutdown(wait=True)
+
+    # -- the client binding ------------------------------------------------------------------
+    def learn_origin(self, request: web.Request) -> str:
+        origin = local_origin(request)
+        self.origin = self.origin or origin
+        return origin
+
+    def client_inputs(self, info: FunctionInfo, origin: str | None = None) -> dict[str, Any]:
+        """Values of the ``durableClient`` bindings of one invocation."""
+        origin = origin or self.origin or (self.runtime.config.public_url or
+                                           "http://127.0.0.1:7071").rstrip("/")
+        return {b.name: client_payload(origin, str(b.get("taskHub") or self.hub),
+                                       b.get("connectionName"))
                 for b in info.bindings if b.kind == "durableclient"}
 
+    def inputs_for(self, info: FunctionInfo, request: web.Request) -> dict[str, Any]:
+        """``rpcBaseUrl`` points at the socket that took this request, on loopback when it
+        listens on every address, so the SDK's calls never leave the machine."""
+        return self.client_inputs(info, self.learn_origin(request))
 
-def _local_origin(request: web.Request) -> str:
+
+def local_origin(request: web.Request) -> str:
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     if not sockname:
         return f"{request.url.scheme}://{request.url.host}:{request.url.port}"
@@ -207,81 +302,32 @@ def _local_origin(request: web.Request) -> str:
     return f"http://{host}:{port}"
 
 
-def _check_caller(request: web.Request) -> None:
-    """The entity API serves this machine only: the SDK calls it from inside the host."""
-    remote = request.remote or ""
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    local = sockname[0] if sockname else None
-    if remote in ("127.0.0.1", "::1", local) or remote.startswith("127."):
-        return
-    raise EntityError("the durable HTTP API accepts local callers only", status_hint=403)
-
-
-def _durable(request: web.Request) -> DurableRuntime:
-    _check_caller(request)
-    durable = request.app[DURABLE]
-    assert isinstance(durable, DurableRuntime)
-    return durable
-
-
-async def _signal(request: web.Request) -> web.Response:
-    durable = _durable(request)
-    body = await request.read()
-    operation = Operation(name=request.query.get("op", ""),
-                          input=encode_signal_input(body, request.content_type))
-    durable.signal(request.match_info["name"], request.match_info["key"], operation)
-    return web.Response(status=202)
-
-
-async def _read(request: web.Request) -> web.Response:
-    durable = _durable(request)
-    name, key = request.match_info["name"], request.match_info["key"]
-    durable.entity(name)
-    key = "" if key == "$" else key
-    try:
-        record = await durable.in_store(durable.store.load, name, key)
-    except sqlite3.Error as exc:
-        host_logger.error("entity @%s@%s: cannot read its state from %s (%s: %s)", name, key,
-                          durable.store.path, type(exc).__name__, exc)
-        raise EntityError(f"the state of entity @{name}@{key} cannot be read", status_hint=503) \
-            from None
-    if not record.exists:
-        return web.Response(status=404)
-    return web.Response(status=200, text=record.state or "null", content_type="application/json")
-
-
-async def _unsupported(request: web.Request) -> web.Response:
-    return web.json_response({"Message": "orchestrations are not supported by the local host"},
-                             status=501)
+DURABLE = web.AppKey("durable", DurableRuntime)
 
 
 def setup_durable(app: web.Application, runtime: HostRuntime) -> None:
-    """Register the entity API and the client binding on ``app``."""
+    """Register the Durable HTTP API, the client binding and the workers on ``app``."""
+    from .durable_api import handle_durable_request
+
     for info in runtime.functions:
         original = getattr(info.user_function, "entity_function", None)
         if original is not None and asyncio.iscoroutinefunction(original):
             raise BindingError(f"Function '{info.name}': entity functions must be plain "
-                                     f"'def' (the SDK does not await them); remove 'async'.")
+                               f"'def' (the SDK does not await them); remove 'async'.")
         client = getattr(info.user_function, "client_function", None)
         if client is not None and not asyncio.iscoroutinefunction(client):
             raise BindingError(f"Function '{info.name}': functions with a durable client "
-                                     f"must be 'async def' (the SDK awaits them).")
+                               f"must be 'async def' (the SDK awaits them).")
     durable = DurableRuntime(runtime)
     app[DURABLE] = durable
     runtime.extras["durable_inputs"] = durable.inputs_for
-    runtime.extras["durable"] = durable
-    entity_path = BASE_PATH + "/entities/{name}/{key}"
-    app.router.add_post(entity_path, _signal)
-    app.router.add_get(entity_path, _read)
-    app.router.add_route("*", BASE_PATH + "/{tail:.*}", _unsupported)
+    app.router.add_route("*", BASE_PATH, handle_durable_request)
+    app.router.add_route("*", BASE_PATH + "/{tail:.*}", handle_durable_request)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await durable.resume()
         yield
-        try:
-            await durable.wait_idle(timeout=10)
-        except TimeoutError:
-            host_logger.warning("stopping with entity operations still queued")
-        await durable.close_store()
+        await durable.close()
         await _close_sdk_session()
 
     app.cleanup_ctx.append(lifecycle)

@@ -57,9 +57,8 @@ CONTEXT = "context"
 # Lower-cased binding type -> what the local host does with it.
 SUPPORTED_TYPES = frozenset({
     "httptrigger", "http", "signalrtrigger", "signalrconnectioninfo", "signalr",
-    "entitytrigger", "durableclient", "timertrigger",
+    "entitytrigger", "durableclient", "timertrigger", "orchestrationtrigger", "activitytrigger",
 })
-_REFUSED = frozenset({"orchestrationtrigger", "activitytrigger"})
 
 
 @dataclass(frozen=True)
@@ -258,13 +257,9 @@ def describe_function(name: str, raw_bindings: Sequence[str | Mapping[str, Any]]
     """
     bindings = tuple(parse_binding(name, raw) for raw in raw_bindings)
     for binding in bindings:
-        if binding.kind in _REFUSED:
-            raise BindingError(f"Function '{name}': binding '{binding.name}' of type "
-                               f"'{binding.type}': orchestrations and activities are not "
-                               f"supported by the local host; use Durable entities or run the "
-                               f"app with Core Tools (func start).")
-        if binding.kind == "entitytrigger" and binding.name != CONTEXT:
-            raise BindingError(f"Function '{name}': the entity trigger binding is named "
+        if binding.kind in ("entitytrigger", "orchestrationtrigger") and binding.name != CONTEXT:
+            kind = "entity" if binding.kind == "entitytrigger" else "orchestration"
+            raise BindingError(f"Function '{name}': the {kind} trigger binding is named "
                                f"'{binding.name}'; Azure requires context_name='context'.")
     has_context = check_function(name, bindings, user_function)
     _check_host_rules(name, bindings)

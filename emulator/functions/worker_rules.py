@@ -90,6 +90,8 @@ def _check_annotation(fname: str, binding: _Binding, annotation: Any) -> None:
         allowed = (func.HttpRequest,)
     elif binding.kind == "entitytrigger":
         allowed = (func.EntityContext, str)
+    elif binding.kind == "orchestrationtrigger":
+        allowed = (func.OrchestrationContext, str)
     elif binding.kind == "timertrigger":
         # str/bytes make it a generic binding: the function gets the JSON text.
         allowed = (func.TimerRequest, str, bytes)

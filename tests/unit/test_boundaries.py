@@ -21,12 +21,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PURE_FOLDERS = ["emulator/contracts", "emulator/signalr/protocol", "chat"]
+PURE_FOLDERS = ["emulator/contracts", "emulator/signalr/protocol",
+                "emulator/functions/orchestrations", "emulator/functions/entities", "chat"]
 PURE_MODULES = [
     "emulator/errors.py",
     "emulator/origins.py",
     "emulator/signalr/hub.py",
-    "emulator/functions/entities/protocol.py",
     "emulator/functions/errors.py",
     "emulator/functions/expressions.py",
     "emulator/functions/http_binding.py",

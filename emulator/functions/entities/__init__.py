@@ -1,22 +1,29 @@
-"""Durable entities: the host's batch JSON (pure) and the SQLite state store."""
+"""Durable entities, the pure part: the host's batch JSON and the messages to and from entities."""
 
 from .protocol import (
     BatchResult,
     Operation,
+    OperationResult,
     build_batch_request,
     check_entity_key,
+    decode_request,
+    encode_request,
+    encode_response,
     encode_signal_input,
     parse_batch_result,
+    split_scheduler_id,
 )
-from .store import EntityRecord, EntityStore
 
 __all__ = [
     "BatchResult",
-    "EntityRecord",
-    "EntityStore",
     "Operation",
+    "OperationResult",
     "build_batch_request",
     "check_entity_key",
+    "decode_request",
+    "encode_request",
+    "encode_response",
     "encode_signal_input",
     "parse_batch_result",
+    "split_scheduler_id",
 ]

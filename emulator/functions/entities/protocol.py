@@ -1,10 +1,13 @@
-"""The entity batch format between the host and the Python SDK, pure (durable-python.md §2).
+"""The entity batch format between the host and the Python SDK, pure (docs/durable.md "Entities").
 
-Request (EXT EntityContextToString): exactly ``self``, ``exists``, ``state``, ``batch`` — the SDK
-turns every other top-level key into a constructor argument and fails on unknown ones. ``state``
-is the stored JSON *text* (or null); each op's ``input`` is a JSON text (or null).
-Result (SDK EntityState.to_json_string): ``entityExists``, ``entityState`` (JSON text),
+Request (the extension's ``EntityContextToString``): exactly ``self``, ``exists``, ``state``,
+``batch``; the SDK turns every other top-level key into a constructor argument and fails on unknown
+ones. ``state`` is the stored JSON *text* (or null); each op's ``input`` is a JSON text (or null).
+Result (the SDK's ``EntityState.to_json_string``): ``entityExists``, ``entityState`` (JSON text),
 ``results`` (one per op: ``isError``, ``result``, ``duration``), ``signals``.
+Messages to an entity are the extension's ``RequestMessage`` JSON (``op``, ``signal``, ``input``,
+``id``, ``parent``, ``parentExecution``); a caller gets a ``ResponseMessage`` (``result``, and
+``exceptionType`` when the operation failed) as an event named after the request id.
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ __all__ = [
     "OperationResult",
     "build_batch_request",
     "check_entity_key",
+    "decode_request",
+    "encode_request",
+    "encode_response",
     "encode_signal_input",
     "parse_batch_result",
+    "split_scheduler_id",
 ]
 
 _FORBIDDEN_KEY_CHARS = set("/\\#?")
@@ -30,10 +37,60 @@ _FORBIDDEN_KEY_CHARS = set("/\\#?")
 
 @dataclass(frozen=True)
 class Operation:
-    """One queued signal: the operation name and its input as JSON text (or None)."""
+    """One queued request: the operation name and its input as JSON text (or None).
+
+    ``is_signal`` False is a call from an orchestration (``parent``) that waits for the answer.
+    """
 
     name: str
     input: str | None = None
+    is_signal: bool = True
+    id: str = ""
+    parent: str | None = None
+    parent_execution: str | None = None
+
+
+def encode_request(op: Operation) -> str:
+    """The RequestMessage JSON the store queues for an entity."""
+    data: dict[str, Any] = {"op": op.name}
+    if op.is_signal:
+        data["signal"] = True
+    if op.input is not None:
+        data["input"] = op.input
+    data["id"] = op.id
+    if op.parent is not None:
+        data.update(parent=op.parent, parentExecution=op.parent_execution)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_request(text: str) -> Operation:
+    """A queued RequestMessage (EntityError when it is not one)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise EntityError("a queued entity request is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("op"), str):
+        raise EntityError("a queued entity request has no operation")
+    value = data.get("input")
+    return Operation(name=data["op"], input=None if value is None else str(value),
+                     is_signal=bool(data.get("signal")), id=str(data.get("id") or ""),
+                     parent=data.get("parent"), parent_execution=data.get("parentExecution"))
+
+
+def encode_response(result: str | None, is_error: bool) -> str:
+    """The ResponseMessage JSON an orchestration gets for its ``call_entity``."""
+    data: dict[str, Any] = {"result": result}
+    if is_error:
+        data["exceptionType"] = "Error"
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def split_scheduler_id(scheduler_id: str) -> tuple[str, str]:
+    """``@name@key`` -> (name, key) (EntityId.GetEntityIdFromSchedulerId)."""
+    if not scheduler_id.startswith("@") or "@" not in scheduler_id[1:]:
+        raise EntityError(f"{scheduler_id!r} is not an entity id (@name@key)")
+    name, key = scheduler_id[1:].split("@", 1)
+    return name, key
 
 
 @dataclass(frozen=True)
@@ -51,17 +108,18 @@ class BatchResult:
 
 
 def check_entity_key(key: str) -> None:
-    """Keys with ``/ \\ # ?`` or control characters are refused with 400 (EXT EntityId)."""
+    """Keys with ``/ \\ # ?`` or control characters are refused with 400 (DurableClient)."""
     if any(c in _FORBIDDEN_KEY_CHARS or ord(c) < 32 or ord(c) == 127 for c in key):
         raise EntityError(f"entity key {key!r} contains a character that is not allowed "
                           f"(/ \\ # ? or a control character)", status_hint=400)
 
 
 def encode_signal_input(body: bytes, content_type: str) -> str | None:
-    """The op ``input`` for a signal body (EXT HttpApiHandler + RequestMessage.SetInput).
+    """The op ``input`` for a signal body (HttpApiHandler + RequestMessage.SetInput).
 
-    Empty -> None; a JSON body is re-serialized compactly (so the SDK's ``json.dumps(input)``
-    arrives double-encoded, as on Azure); any other body is treated as a string input.
+    Empty -> None; a body whose media type is ``application/json`` is parsed and re-serialized
+    compactly (so the SDK's ``json.dumps(input)`` arrives double-encoded, as on Azure); any other
+    body is a string input.
     """
     if not body:
         return None
@@ -69,7 +127,7 @@ def encode_signal_input(body: bytes, content_type: str) -> str | None:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise EntityError("signal body is not UTF-8", status_hint=400) from None
-    if "json" in content_type.lower():
+    if content_type.split(";", 1)[0].strip().lower() == "application/json":
         try:
             value = json.loads(text)
         except ValueError:
@@ -85,7 +143,8 @@ def build_batch_request(name: str, key: str, exists: bool, state: str | None,
         "self": {"name": name.lower(), "key": key},
         "exists": exists,
         "state": state,
-        "batch": [{"name": op.name, "input": op.input, "isSignal": True} for op in batch],
+        "batch": [{"name": op.name, "input": op.input, "isSignal": op.is_signal}
+                  for op in batch],
     })
 
 

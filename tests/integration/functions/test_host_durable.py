@@ -93,7 +93,8 @@ async def test_host_entity_http_api_refusals(make_host) -> None:
     status, _, _ = await host.request("POST", f"{base}/counter/k?op=add", data=b"{bad",
                                       headers={"Content-Type": "application/json"})
     assert status == 400
-    assert (await host.request("POST", "/runtime/webhooks/durabletask/orchestrators/x"))[0] == 501
+    status, body, _ = await host.request("POST", "/runtime/webhooks/durabletask/orchestrators/x")
+    assert status == 400 and "is not an orchestrator function" in body.decode()
 
 
 async def test_host_signalr_trigger_with_durable_client(make_host) -> None:

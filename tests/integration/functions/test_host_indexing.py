@@ -77,14 +77,14 @@ def room(ctx):
         make_app(HostConfig(app_dir=app_dir, data_dir=tmp_path / "d"))
 
 
-def test_host_refuses_orchestrations(tmp_path) -> None:
-    """Orchestrations are refused with a message that says what to do instead."""
+def test_host_refuses_orchestration_context_name_other_than_context(tmp_path) -> None:
+    """context_name must be 'context' for the worker to bind the orchestration trigger."""
     app_dir = write(tmp_path, '''
-@app.orchestration_trigger(context_name="context")
-def flow(context):
+@app.orchestration_trigger(context_name="ctx")
+def flow(ctx):
     return None
 ''')
-    with pytest.raises(BindingError, match="orchestrations and activities are not supported"):
+    with pytest.raises(BindingError, match="context_name='context'"):
         make_app(HostConfig(app_dir=app_dir, data_dir=tmp_path / "d"))
 
 

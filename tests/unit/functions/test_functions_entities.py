@@ -1,4 +1,4 @@
-"""The entity batch format, fed through the SDK's own handler, and the SQLite store."""
+"""The entity batch format and messages, fed through the SDK's own handler."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ import pytest
 
 from emulator.functions.durable import client_payload
 from emulator.functions.entities import (
-    EntityRecord,
-    EntityStore,
     Operation,
     build_batch_request,
     check_entity_key,
+    decode_request,
+    encode_request,
+    encode_response,
     encode_signal_input,
     parse_batch_result,
+    split_scheduler_id,
 )
 from emulator.functions.errors import EntityError
 
@@ -70,6 +72,9 @@ def test_entities_failed_op_is_reported_and_batch_continues() -> None:
     (b'"{\\"a\\": 1}"', "application/json", '"{\\"a\\": 1}"'),
     (b'{ "a" : "\xc3\xa9" }', "application/json; charset=utf-8", '{"a":"é"}'),
     (b"plain", "text/plain", '"plain"'),
+    (b"5", "application/json", "5"),
+    (b"5", "application/x-www-form-urlencoded", '"5"'),
+    (b'{"a":1}', "text/json", '"{\\"a\\":1}"'),
 ])
 def test_entities_encode_signal_input(body, content_type, expected) -> None:
     assert encode_signal_input(body, content_type) == expected
@@ -100,18 +105,32 @@ def test_entities_parse_result_refuses(value, message) -> None:
         parse_batch_result(value, 1)
 
 
-def test_entities_store_round_trip_and_delete(tmp_path) -> None:
-    store = EntityStore(tmp_path / "s" / "entities.sqlite3")
-    assert store.load("Room", "k") == EntityRecord(False, None)
-    store.save("Room", "k", EntityRecord(True, "[1]"))
-    assert store.load("room", "k") == EntityRecord(True, "[1]")
-    assert store.load("room", "K") == EntityRecord(False, None)
-    store.close()
-    reopened = EntityStore(tmp_path / "s" / "entities.sqlite3")
-    assert reopened.load("ROOM", "k") == EntityRecord(True, "[1]")
-    reopened.save("room", "k", EntityRecord(False, "null"))
-    assert reopened.load("room", "k") == EntityRecord(False, None)
-    reopened.close()
+def test_entities_request_round_trip() -> None:
+    call = Operation("add", '"5"', is_signal=False, id="r1", parent="orch", parent_execution="e")
+    assert decode_request(encode_request(call)) == call
+    signal = Operation("add", None, id="r2")
+    assert json.loads(encode_request(signal)) == {"op": "add", "signal": True, "id": "r2"}
+    assert decode_request(encode_request(signal)) == signal
+
+
+@pytest.mark.parametrize("text", ["nope", "[]", '{"op": 1}'])
+def test_entities_decode_request_refuses(text) -> None:
+    with pytest.raises(EntityError):
+        decode_request(text)
+
+
+def test_entities_response_and_scheduler_id() -> None:
+    assert json.loads(encode_response("7", False)) == {"result": "7"}
+    assert json.loads(encode_response('"x"', True)) == {"result": '"x"', "exceptionType": "Error"}
+    assert split_scheduler_id("@tally@a@b") == ("tally", "a@b")
+    with pytest.raises(EntityError):
+        split_scheduler_id("tally")
+
+
+def test_entities_call_result_reaches_the_sdk_like_the_extension_sends_it() -> None:
+    ops = [Operation("append", json.dumps(json.dumps("a")), is_signal=False, id="r")]
+    request = json.loads(build_batch_request("room", "k", False, None, ops))
+    assert request["batch"] == [{"name": "append", "input": '"\\"a\\""', "isSignal": False}]
 
 
 def test_entities_client_payload_is_accepted_by_the_sdk() -> None:

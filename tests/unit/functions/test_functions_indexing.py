@@ -140,7 +140,7 @@ def test_indexing_refuses_unannotated_out_mismatch() -> None:
         describe_function("f", bindings, handler)
 
 
-def test_indexing_unsupported_types_error_the_function_and_orchestrations_the_app() -> None:
+def test_indexing_unsupported_types_error_the_function_orchestrations_run() -> None:
     def handler(msg):
         return None
 
@@ -149,9 +149,12 @@ def test_indexing_unsupported_types_error_the_function_and_orchestrations_the_ap
         describe_function("f", [{"direction": "IN", "type": "queueTrigger", "name": "msg"}],
                           handler)
     assert "Core Tools" in caught.value.fix
-    with pytest.raises(BindingError, match="orchestrations and activities are not supported"):
+    with pytest.raises(BindingError, match="context_name='context'"):
         describe_function("f", [{"direction": "IN", "type": "orchestrationTrigger",
                                  "name": "msg"}], handler)
+    info = describe_function("f", [{"direction": "IN", "type": "activityTrigger",
+                                    "name": "msg"}], handler)
+    assert info.trigger.kind == "activitytrigger"
 
 
 def test_indexing_needs_exactly_one_trigger() -> None:

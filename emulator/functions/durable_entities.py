@@ -1,0 +1,135 @@
+"""The entity shell: queue requests durably, run one batch with the SDK's handler, commit.
+
+Requests from clients and orchestrations are queued in the store (docs/durable.md "Entities");
+a batch takes up to 50 of them in order, runs the app's entity function once through the
+SDK's own ``Entity.create`` handle, and commits the new state, the consumed requests and the
+answers to calling orchestrations in one transaction. When the store cannot be written (disk
+full), requests are kept in memory, and each lost write is logged plainly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+import azure.functions as func
+
+from .durable_engine import DurableFunctions, StoreCall, utc_now
+from .durable_store import ENTITY, DurableStore, EntityRecord, Wake
+from .entities import (
+    Operation,
+    build_batch_request,
+    decode_request,
+    encode_request,
+    encode_response,
+    parse_batch_result,
+    split_scheduler_id,
+)
+from .errors import EntityError, FunctionsHostError
+from .indexing import FunctionInfo
+from .invoke import InvocationResult
+from .log import host_logger
+from .orchestrations import EventType, HistoryEvent, Notify
+from .runtime import REASON, HostRuntime
+
+__all__ = ["MAX_BATCH", "EntityEngine"]
+
+MAX_BATCH = 50
+
+
+class EntityEngine:
+    """Entity batches for the host's own task hub."""
+
+    def __init__(self, runtime: HostRuntime, functions: DurableFunctions, store: DurableStore,
+                 in_store: StoreCall, hub: str) -> None:
+        self.runtime = runtime
+        self.functions = functions
+        self.store = store
+        self.in_store = in_store
+        self.hub = hub
+        self._volatile: dict[str, list[str]] = {}
+        """Entity requests whose durable queueing failed (disk full): run from memory."""
+
+    async def queue(self, hub: str, scheduler_id: str, op: Operation) -> Wake:
+        """Queue one request (in memory, logged, when the store cannot be written)."""
+        request = encode_request(op)
+        try:
+            return await self.in_store(self.store.queue_entity_request, hub, scheduler_id,
+                                       request, utc_now())
+        except sqlite3.Error as exc:
+            if hub.lower() != self.hub.lower():
+                raise EntityError(f"cannot queue the signal: {exc}", status_hint=503) from exc
+            host_logger.error("entity %s: cannot queue a signal in %s (%s: %s); it runs from "
+                              "memory and is lost if the host stops first", scheduler_id,
+                              self.store.path, type(exc).__name__, exc)
+            self._volatile.setdefault(scheduler_id, []).append(request)
+            return Wake(hub.lower(), ENTITY, scheduler_id, utc_now())
+
+    async def run(self, scheduler_id: str) -> list[Wake] | None:
+        """Run one batch of ``@name@key``; None when there was nothing to run."""
+        name, key = split_scheduler_id(scheduler_id)
+        info = self.functions.entities.get(name)
+        if info is None:  # the app no longer has this entity: its requests wait in the store
+            host_logger.warning("entity %s: no entity function named '%s'; its requests stay "
+                                "queued", scheduler_id, name)
+            return None
+        volatile = self._volatile.pop(scheduler_id, [])
+        try:
+            rows = await self.in_store(self.store.take_entity_requests, self.hub, scheduler_id,
+                                       MAX_BATCH)
+            record = await self.in_store(self.store.load_entity, self.hub, name, key)
+        except sqlite3.Error as exc:
+            self._lost(scheduler_id, exc, len(volatile))
+            return None
+        texts = [text for _, text in rows] + volatile
+        if not texts:
+            return None
+        batch = []
+        for text in texts:
+            try:
+                batch.append(decode_request(text))
+            except EntityError as exc:
+                host_logger.error("entity %s: dropping a malformed request: %s", scheduler_id, exc)
+        outcome, responses = await self._run_batch(info, name, key, record, batch)
+        try:
+            return await self.in_store(self.store.commit_entity_batch, self.hub, name, key,
+                                       outcome, [seq for seq, _ in rows], responses, utc_now())
+        except sqlite3.Error as exc:
+            self._lost(scheduler_id, exc, len(volatile))
+            return None
+
+    def _lost(self, scheduler_id: str, exc: sqlite3.Error, volatile: int) -> None:
+        # Disk full, read-only or locked: say so plainly, keep serving the others.
+        host_logger.error("entity %s: cannot read or save its state in %s (%s: %s); the last "
+                          "saved state is kept, %d operation(s) held in memory are lost",
+                          scheduler_id, self.store.path, type(exc).__name__, exc, volatile)
+
+    async def _run_batch(self, info: FunctionInfo, name: str, key: str, record: EntityRecord,
+                         batch: list[Operation]) -> tuple[EntityRecord | None, list[Notify]]:
+        """Run one batch: the new state (None: keep it) and the answers to orchestrations."""
+        body = build_batch_request(name, key, record.exists, record.state, batch)
+        try:
+            returned = await self.runtime.invoker.invoke(
+                info, {info.trigger.name: func.EntityContext(body)}, reason=REASON,
+                invocation_id=str(uuid.uuid4()))
+            assert isinstance(returned, InvocationResult)
+            result = parse_batch_result(returned.return_value, len(batch))
+        except FunctionsHostError as exc:
+            host_logger.error("entity @%s@%s: batch of %d operation(s) failed, state kept: %s",
+                              name.lower(), key, len(batch), exc)
+            return None, _responses(batch, [(str(exc), True)] * len(batch))
+        for op, item in zip(batch, result.results, strict=True):
+            if item.is_error:
+                host_logger.warning("entity @%s@%s: operation '%s' failed: %s", name.lower(),
+                                    key, op.name, item.result)
+        answers = [(item.result, item.is_error) for item in result.results]
+        return EntityRecord(result.exists, result.state), _responses(batch, answers)
+
+
+def _responses(batch: list[Operation], answers: list[tuple[str | None, bool]]) -> list[Notify]:
+    now = utc_now()
+    return [Notify(op.parent, HistoryEvent(kind=EventType.EVENT_RAISED, timestamp=now,
+                                           name=op.id, input=encode_response(result, error)),
+                   execution_id=op.parent_execution)
+            for op, (result, error) in zip(batch, answers, strict=True)
+            if not op.is_signal and op.parent]

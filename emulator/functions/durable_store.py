@@ -1,0 +1,446 @@
+"""The durable store: entity state, orchestration instances and history, and pending work.
+
+One SQLite file, ``<data dir>/entities.sqlite3`` (the name entity-only versions used, so their
+state carries over). Everything is kept per task hub. ``messages`` is the work queue: messages to
+orchestrations (history events, timers with the time they become visible), activity work items and
+requests to entities. Every step of the host commits its whole outcome in one transaction (the
+work it consumed, the history or state it wrote, the messages it sent), so after a crash, even a
+``kill -9``, the host re-reads ``messages`` and carries on: work runs at least once, as on Azure.
+
+Every method runs on the caller's thread (the host keeps one store thread) and may raise
+``sqlite3.Error`` (disk full, read-only file): callers report it and keep serving.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .orchestrations import (
+    ActivityWork,
+    Decision,
+    EntityRequest,
+    EventType,
+    HistoryEvent,
+    InstanceRecord,
+    Notify,
+    OrchestrationStatus,
+    StartInstance,
+)
+
+__all__ = ["ActivityItem", "DurableStore", "EntityRecord", "EntityRow", "Wake"]
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS entities (
+        hub TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL, exists_ INTEGER NOT NULL,
+        state TEXT, updated REAL NOT NULL DEFAULT 0, PRIMARY KEY (hub, name, key))""",
+    """CREATE TABLE IF NOT EXISTS instances (
+        hub TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, status INTEGER NOT NULL,
+        input TEXT, output TEXT, custom_status TEXT, created REAL NOT NULL,
+        updated REAL NOT NULL, execution TEXT NOT NULL, parent TEXT, PRIMARY KEY (hub, id))""",
+    """CREATE TABLE IF NOT EXISTS history (
+        hub TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,
+        PRIMARY KEY (hub, id, seq))""",
+    """CREATE TABLE IF NOT EXISTS messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, hub TEXT NOT NULL, kind TEXT NOT NULL,
+        target TEXT NOT NULL, execution TEXT, visible REAL NOT NULL, body TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS messages_by_target ON messages (hub, kind, target, seq)",
+]
+ORCHESTRATION, ACTIVITY, ENTITY = "orchestration", "activity", "entity"
+
+
+def _epoch(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _moment(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True)
+class EntityRecord:
+    exists: bool
+    state: str | None
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    """One entity in a listing."""
+
+    name: str
+    key: str
+    state: str | None
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class ActivityItem:
+    """An activity work item waiting to run (or to run again after a restart)."""
+
+    seq: int
+    hub: str
+    instance_id: str
+    execution_id: str | None
+    work: ActivityWork
+
+
+@dataclass(frozen=True)
+class Wake:
+    """Work that became pending for ``target`` (visible at ``visible``; message ``seq``)."""
+
+    hub: str
+    kind: str
+    target: str
+    visible: datetime
+    seq: int = 0
+
+
+class DurableStore:
+    """The SQLite file; :meth:`open` falls back to memory (with :attr:`problem` set)."""
+
+    def __init__(self, path: Path, default_hub: str = "TestHubName") -> None:
+        self.path = path
+        self.problem: str | None = None
+        """Why the state is kept in memory only (None: it is saved in ``path``)."""
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL syncs at checkpoints, not at every commit: a commit survives a crash
+        # of this process (kill -9 included); only a power cut may lose the last ones.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate(default_hub)
+
+    @classmethod
+    def open(cls, path: Path, default_hub: str = "TestHubName") -> DurableStore:
+        try:
+            return cls(path, default_hub)
+        except (OSError, sqlite3.Error) as exc:
+            store = cls(Path(":memory:"), default_hub)
+            store.path = path
+            store.problem = f"{type(exc).__name__}: {exc}"
+            return store
+
+    def _migrate(self, default_hub: str) -> None:
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(entities)")]
+        with self._transaction():
+            if columns and "hub" not in columns:  # a store written before task hubs were kept
+                self._db.execute("ALTER TABLE entities RENAME TO entities_old")
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+            if columns and "hub" not in columns:
+                self._db.execute(
+                    "INSERT INTO entities (hub, name, key, exists_, state, updated) "
+                    "SELECT ?, name, key, exists_, state, 0 FROM entities_old",
+                    (default_hub.lower(),))
+                self._db.execute("DROP TABLE entities_old")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._db.in_transaction:  # SQLite rolls back by itself on some errors (disk full)
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- entities ------------------------------------------------------------------------------
+    def load_entity(self, hub: str, name: str, key: str) -> EntityRecord:
+        row = self._db.execute(
+            "SELECT exists_, state FROM entities WHERE hub = ? AND name = ? AND key = ?",
+            (hub.lower(), name.lower(), key)).fetchone()
+        return EntityRecord(False, None) if row is None else EntityRecord(bool(row[0]), row[1])
+
+    def list_entities(self, hub: str, name: str | None, *, after: tuple[str, str] | None,
+                      limit: int, since: datetime | None, until: datetime | None
+                      ) -> list[EntityRow]:
+        """Existing entities in (name, key) order, after ``after``, at most ``limit``."""
+        sql = "SELECT name, key, state, updated FROM entities WHERE hub = ? AND exists_ = 1"
+        args: list[Any] = [hub.lower()]
+        if name:
+            sql += " AND name = ?"
+            args.append(name.lower())
+        if after is not None:
+            sql += " AND (name > ? OR (name = ? AND key > ?))"
+            args += [after[0], after[0], after[1]]
+        sql += _between("updated", since, until, args)
+        sql += " ORDER BY name, key LIMIT ?"
+        args.append(limit)
+        return [EntityRow(r[0], r[1], r[2], _moment(r[3]))
+                for r in self._db.execute(sql, args)]
+
+    def queue_entity_request(self, hub: str, scheduler_id: str, request: str,
+                             now: datetime) -> Wake:
+        with self._transaction():
+            return self._insert(hub, ENTITY, scheduler_id, None, now, request)
+
+    def take_entity_requests(self, hub: str, scheduler_id: str,
+                             limit: int) -> list[tuple[int, str]]:
+        return [(r[0], r[1]) for r in self._db.execute(
+            "SELECT seq, body FROM messages WHERE hub = ? AND kind = ? AND target = ? "
+            "ORDER BY seq LIMIT ?", (hub.lower(), ENTITY, scheduler_id, limit))]
+
+    def commit_entity_batch(self, hub: str, name: str, key: str, record: EntityRecord | None,
+                            consumed: Sequence[int], responses: Iterable[Notify],
+                            now: datetime) -> list[Wake]:
+        """State (None: unchanged), consumed requests and responses to callers, atomically."""
+        with self._transaction():
+            if record is not None:
+                self._save_entity(hub, name, key, record, now)
+            self._delete(consumed)
+            return [self._notify(hub, n, now) for n in responses]
+
+    def _save_entity(self, hub: str, name: str, key: str, record: EntityRecord,
+                     now: datetime) -> None:
+        if record.exists:
+            self._db.execute(
+                "INSERT INTO entities (hub, name, key, exists_, state, updated) "
+                "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (hub, name, key) DO UPDATE SET "
+                "exists_ = 1, state = excluded.state, updated = excluded.updated",
+                (hub.lower(), name.lower(), key, record.state, _epoch(now)))
+        else:
+            self._db.execute("DELETE FROM entities WHERE hub = ? AND name = ? AND key = ?",
+                             (hub.lower(), name.lower(), key))
+
+    # -- orchestration instances -----------------------------------------------------------
+    def load_instance(self, hub: str, instance_id: str) -> InstanceRecord | None:
+        row = self._db.execute(
+            "SELECT hub, id, name, status, input, output, custom_status, created, updated, "
+            "execution, parent FROM instances WHERE hub = ? AND id = ?",
+            (hub.lower(), instance_id)).fetchone()
+        return None if row is None else _record(row)
+
+    def list_instances(self, hub: str, *, after: str | None, limit: int,
+                       since: datetime | None, until: datetime | None,
+                       statuses: Sequence[OrchestrationStatus], prefix: str | None
+                       ) -> list[InstanceRecord]:
+        sql, args = self._filter(hub, since, until, statuses, prefix)
+        if after is not None:
+            sql += " AND id > ?"
+            args.append(after)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        return [_record(r) for r in self._db.execute(
+            "SELECT hub, id, name, status, input, output, custom_status, created, updated, "
+            "execution, parent FROM instances WHERE " + sql, args)]
+
+    @staticmethod
+    def _filter(hub: str, since: datetime | None, until: datetime | None,
+                statuses: Sequence[OrchestrationStatus], prefix: str | None
+                ) -> tuple[str, list[Any]]:
+        args: list[Any] = [hub.lower()]
+        sql = "hub = ?" + _between("created", since, until, args)
+        if statuses:
+            sql += f" AND status IN ({', '.join('?' * len(statuses))})"
+            args += [int(s) for s in statuses]
+        if prefix:
+            sql += " AND substr(id, 1, ?) = ?"
+            args += [len(prefix), prefix]
+        return sql, args
+
+    def load_history(self, hub: str, instance_id: str) -> list[HistoryEvent]:
+        return [HistoryEvent.decode(r[0]) for r in self._db.execute(
+            "SELECT event FROM history WHERE hub = ? AND id = ? ORDER BY seq",
+            (hub.lower(), instance_id))]
+
+    def start_instance(self, hub: str, start: StartInstance, execution_id: str,
+                       now: datetime) -> Wake:
+        """Create or replace an instance (Pending) and queue its ExecutionStarted."""
+        with self._transaction():
+            return self._start(hub, start, execution_id, now)
+
+    def _start(self, hub: str, start: StartInstance, execution_id: str, now: datetime) -> Wake:
+        key = (hub.lower(), start.instance_id)
+        self._db.execute("DELETE FROM history WHERE hub = ? AND id = ?", key)
+        self._db.execute("DELETE FROM messages WHERE hub = ? AND kind IN (?, ?) AND target = ?",
+                         (key[0], ORCHESTRATION, ACTIVITY, key[1]))
+        parent = json.dumps(dict(start.parent)) if start.parent else None
+        self._db.execute(
+            "INSERT INTO instances (hub, id, name, status, input, output, custom_status, "
+            "created, updated, execution, parent) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?) "
+            "ON CONFLICT (hub, id) DO UPDATE SET name = excluded.name, status = excluded.status, "
+            "input = excluded.input, output = NULL, custom_status = NULL, "
+            "created = excluded.created, updated = excluded.updated, "
+            "execution = excluded.execution, parent = excluded.parent",
+            (*key, start.name, int(OrchestrationStatus.PENDING), start.input, _epoch(now),
+             _epoch(now), execution_id, parent))
+        started = HistoryEvent(kind=EventType.EXECUTION_STARTED, timestamp=now, name=start.name,
+                               input=start.input, instance_id=start.instance_id,
+                               execution_id=execution_id, parent=_parent_json(start.parent))
+        return self._notify(hub, Notify(start.instance_id, started), now, execution_id)
+
+    def queue_message(self, hub: str, instance_id: str, event: HistoryEvent,
+                      now: datetime) -> Wake:
+        """A client's event, termination, suspension or resumption for any execution."""
+        with self._transaction():
+            return self._notify(hub, Notify(instance_id, event), now)
+
+    def take_messages(self, hub: str, instance_id: str, now: datetime,
+                      limit: int = 100) -> list[tuple[int, str | None, HistoryEvent]]:
+        """Visible messages of one instance, oldest first: (seq, execution id, event)."""
+        return [(r[0], r[1], HistoryEvent.decode(r[2])) for r in self._db.execute(
+            "SELECT seq, execution, body FROM messages WHERE hub = ? AND kind = ? AND "
+            "target = ? AND visible <= ? ORDER BY seq LIMIT ?",
+            (hub.lower(), ORCHESTRATION, instance_id, _epoch(now), limit))]
+
+    def drop_messages(self, consumed: Sequence[int]) -> None:
+        with self._transaction():
+            self._delete(consumed)
+
+    def commit_episode(self, hub: str, record: InstanceRecord, consumed: Sequence[int],
+                       decision: Decision, now: datetime, new_ids: Iterator[str]) -> list[Wake]:
+        """Everything one episode did, atomically; returns the work it made pending."""
+        key = (hub.lower(), record.instance_id)
+        with self._transaction():
+            self._delete(consumed)
+            execution = current = record.execution_id
+            wakes: list[Wake] = []
+            if decision.continue_as_new is not None:
+                self._db.execute("DELETE FROM history WHERE hub = ? AND id = ?", key)
+                current = next(new_ids)
+                started = HistoryEvent(kind=EventType.EXECUTION_STARTED, timestamp=now,
+                                       name=record.name, input=decision.continue_as_new,
+                                       instance_id=record.instance_id, execution_id=current,
+                                       parent=_parent_json(record.parent))
+                wakes.append(self._notify(hub, Notify(record.instance_id, started), now,
+                                          current))
+            else:
+                last = self._db.execute("SELECT COALESCE(MAX(seq), -1) FROM history WHERE "
+                                        "hub = ? AND id = ?", key).fetchone()[0]
+                self._db.executemany(
+                    "INSERT INTO history (hub, id, seq, event) VALUES (?, ?, ?, ?)",
+                    [(*key, last + 1 + n, e.encode()) for n, e in enumerate(decision.events)])
+            self._db.execute(
+                "UPDATE instances SET status = ?, output = ?, custom_status = ?, updated = ?, "
+                "execution = ?, input = COALESCE(?, input) WHERE hub = ? AND id = ?",
+                (int(decision.status), decision.output, decision.custom_status, _epoch(now),
+                 current, decision.continue_as_new, *key))
+            for item in decision.outgoing:
+                if isinstance(item, ActivityWork):
+                    body = json.dumps({"taskId": item.task_id, "name": item.name,
+                                       "input": item.input})
+                    wakes.append(self._insert(hub, ACTIVITY, record.instance_id, execution,
+                                              now, body))
+                elif isinstance(item, Notify):  # the work of this execution answers this one
+                    own = execution if item.instance_id == record.instance_id else None
+                    wakes.append(self._notify(hub, item, now, item.execution_id or own))
+                elif isinstance(item, StartInstance):
+                    wakes.append(self._start(hub, item, next(new_ids), now))
+                elif isinstance(item, EntityRequest):
+                    wakes.append(self._insert(hub, ENTITY, item.scheduler_id, None, now,
+                                              item.request))
+            return wakes
+
+    def take_activities(self, hub: str | None = None,
+                        seqs: Sequence[int] | None = None) -> list[ActivityItem]:
+        sql = "SELECT seq, hub, target, execution, body FROM messages WHERE kind = ?"
+        args: list[Any] = [ACTIVITY]
+        if hub is not None:
+            sql += " AND hub = ?"
+            args.append(hub.lower())
+        if seqs is not None:
+            sql += f" AND seq IN ({', '.join('?' * len(seqs))})"
+            args += list(seqs)
+        items = []
+        for seq, row_hub, target, execution, body in self._db.execute(sql + " ORDER BY seq",
+                                                                        args):
+            data = json.loads(body)
+            items.append(ActivityItem(seq, row_hub, target, execution, ActivityWork(
+                int(data["taskId"]), str(data["name"]), data.get("input"))))
+        return items
+
+    def complete_activity(self, item: ActivityItem, outcome: HistoryEvent,
+                          now: datetime) -> Wake | None:
+        """Delete the work item and answer the orchestration, atomically (None: it was gone)."""
+        with self._transaction():
+            gone = self._db.execute("DELETE FROM messages WHERE seq = ?", (item.seq,)).rowcount
+            if not gone:
+                return None
+            return self._notify(item.hub, Notify(item.instance_id, outcome), now,
+                                item.execution_id)
+
+    def pending(self) -> list[Wake]:
+        """Every target with queued work, for a host that starts (after a crash, too)."""
+        return [Wake(r[0], r[1], r[2], _moment(r[3])) for r in self._db.execute(
+            "SELECT hub, kind, target, MIN(visible) FROM messages WHERE kind != ? "
+            "GROUP BY hub, kind, target", (ACTIVITY,))]
+
+    def next_visible(self, hub: str, instance_id: str) -> datetime | None:
+        row = self._db.execute("SELECT MIN(visible) FROM messages WHERE hub = ? AND kind = ? "
+                               "AND target = ?", (hub.lower(), ORCHESTRATION, instance_id)
+                               ).fetchone()
+        return None if row is None or row[0] is None else _moment(row[0])
+
+    def purge(self, hub: str, instance_ids: Sequence[str]) -> int:
+        with self._transaction():
+            deleted = 0
+            for instance_id in instance_ids:
+                key = (hub.lower(), instance_id)
+                deleted += self._db.execute("DELETE FROM instances WHERE hub = ? AND id = ?",
+                                            key).rowcount
+                self._db.execute("DELETE FROM history WHERE hub = ? AND id = ?", key)
+                self._db.execute("DELETE FROM messages WHERE hub = ? AND kind IN (?, ?) AND "
+                                 "target = ?", (key[0], ORCHESTRATION, ACTIVITY, instance_id))
+            return deleted
+
+    def purge_matching(self, hub: str, since: datetime, until: datetime,
+                       statuses: Sequence[OrchestrationStatus]) -> int:
+        sql, args = self._filter(hub, since, until, statuses, None)
+        ids = [r[0] for r in self._db.execute("SELECT id FROM instances WHERE " + sql, args)]
+        return self.purge(hub, ids) if ids else 0
+
+    # -- messages ------------------------------------------------------------------------------
+    def _insert(self, hub: str, kind: str, target: str, execution: str | None,
+                visible: datetime, body: str) -> Wake:
+        cursor = self._db.execute(
+            "INSERT INTO messages (hub, kind, target, execution, visible, body) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (hub.lower(), kind, target, execution, _epoch(visible), body))
+        return Wake(hub.lower(), kind, target, visible, cursor.lastrowid or 0)
+
+    def _notify(self, hub: str, notify: Notify, now: datetime,
+                execution: str | None = None) -> Wake:
+        execution = notify.execution_id or execution
+        return self._insert(hub, ORCHESTRATION, notify.instance_id, execution,
+                            notify.visible_at or now, notify.event.encode())
+
+    def _delete(self, seqs: Sequence[int]) -> None:
+        self._db.executemany("DELETE FROM messages WHERE seq = ?", [(s,) for s in seqs])
+
+
+def _between(column: str, since: datetime | None, until: datetime | None,
+             args: list[Any]) -> str:
+    """`` AND column >= ? AND column <= ?`` for the bounds given (appended to ``args``)."""
+    sql = ""
+    for bound, operator in ((since, ">="), (until, "<=")):
+        if bound is not None:
+            sql += f" AND {column} {operator} ?"
+            args.append(_epoch(bound))
+    return sql
+
+
+def _parent_json(parent: Any) -> dict[str, Any] | None:
+    """``ParentInstance`` as DTFx writes it into ExecutionStarted."""
+    if not parent:
+        return None
+    return {"Name": parent.get("name"), "Version": "", "TaskScheduleId": parent.get("task_id"),
+            "OrchestrationInstance": {"InstanceId": parent.get("instance_id"),
+                                      "ExecutionId": parent.get("execution_id")}}
+
+
+def _record(row: Sequence[Any]) -> InstanceRecord:
+    return InstanceRecord(hub=row[0], instance_id=row[1], name=row[2],
+                          status=OrchestrationStatus(row[3]), input=row[4], output=row[5],
+                          custom_status=row[6], created=_moment(row[7]), updated=_moment(row[8]),
+                          execution_id=row[9], parent=json.loads(row[10]) if row[10] else None)
