@@ -5,9 +5,11 @@ entry points configure logging.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 
-__all__ = ["OnceLog", "printable"]
+__all__ = ["FunctionLogNames", "OnceLog", "configure_logging", "current_function",
+           "printable"]
 
 MAX_LOGGED = 200
 _CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
@@ -48,3 +50,31 @@ class OnceLog:
             return
         self.mark(logger, key)
         logger.warning(message, *args)
+
+
+current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "current_function", default=None)
+"""The function being invoked in this context (the host sets it around each invocation)."""
+
+
+class FunctionLogNames(logging.Filter):
+    """What an app logs through the root logger during an invocation is shown under the
+    function's name, as Core Tools shows it (``Function.<name>.User``), not as ``root``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "root":
+            function = current_function.get()
+            if function is not None:
+                record.name = f"Function.{function}.User"
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """The command-line entry points' one logging set-up: time, level, logger, message."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                                           datefmt="%H:%M:%S"))
+    handler.addFilter(FunctionLogNames())
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    root.addHandler(handler)

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from .config import (
     HostConfig,
+    HostJson,
     HostSection,
     load_host_json,
     load_local_settings,
     merge_settings,
-    route_prefix_of,
 )
 from .errors import (
     BindingError,
@@ -40,6 +40,7 @@ __all__ = [
     "FunctionIndexingError",
     "FunctionsHostError",
     "HostConfig",
+    "HostJson",
     "HostSection",
     "IndexingError",
     "InvalidFunctionKey",
@@ -50,7 +51,6 @@ __all__ = [
     "load_local_settings",
     "make_app",
     "merge_settings",
-    "route_prefix_of",
 ]
 
 

@@ -10,7 +10,6 @@ their schedules while the app runs. One middleware turns host errors into their
 from __future__ import annotations
 
 import base64
-import logging
 import os
 import secrets
 import uuid
@@ -20,6 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from ..logs import printable
 from .admin import setup_admin
 from .config import HostConfig
 from .errors import FunctionsHostError, InvocationError, WebhookError
@@ -51,18 +51,13 @@ MAX_REQUEST_BODY = 100 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-_MAX_REMEMBERED = 1000
-
-
 def _log_refusal(request: web.Request, status: int, message: str) -> None:
-    """WARNING the first time a refusal is seen by this host, INFO afterwards (no log floods)."""
-    seen: set[tuple[str, int, str]] = request.app[RUNTIME].extras.setdefault("refusals", set())
-    key = (request.path, status, message)
-    first = key not in seen
-    if first and len(seen) < _MAX_REMEMBERED:
-        seen.add(key)
-    host_logger.log(logging.WARNING if first else logging.INFO, "%s %s refused with %d: %s",
-                    request.method, request.path, status, message)
+    """WARNING the first time a refusal is seen by this host, INFO afterwards (no log floods);
+    what the client sent is escaped (no forged lines)."""
+    path = printable(request.path)
+    request.app[RUNTIME].refusals.warning(
+        host_logger, f"{path}:{status}:{message}", "%s %s refused with %d: %s",
+        printable(request.method), path, status, printable(message))
 
 
 @web.middleware
@@ -162,15 +157,14 @@ async def _inputs_or_fail(runtime: HostRuntime, info: Any, data: Any, trigger_va
                           extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Input bindings; a failure is logged like a failed invocation and re-raised as a 500."""
     try:
-        durable = runtime.extras.get("durable_inputs")
         extra = dict(extra or {})
-        if durable is not None:
-            extra.update(durable(info, request))
+        if runtime.durable is not None:
+            extra.update(runtime.durable.inputs_for(info, request))
         return await runtime.resolve_inputs(info, data, trigger_value, extra)
     except FunctionsHostError as exc:
         runtime.invoker.log_failure(info, invocation_id, f"binding failed: {exc}")
-        exc.status_hint = 500
-        raise
+        raise InvocationError(f"binding failed: {exc}", completion_error=str(exc),
+                              status_hint=500) from exc
 
 
 async def _signalr_webhook(request: web.Request) -> web.StreamResponse:
@@ -243,29 +237,35 @@ async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
         runtime.invoker.close()
         if runtime.imported is not None:
             runtime.imported.restore()
-        for name in runtime.extras.get("added_env", ()):
-            os.environ.pop(name, None)
+        _restore_environment(runtime.replaced_env)
         host_logger.info("host stopped")
 
 
 def make_app(config: HostConfig) -> web.Application:
     """Index the app at ``config.app_dir`` and return the host application.
 
-    Settings are exported to ``os.environ`` (as the worker sees them) before the app is imported;
-    those this host added are removed again on cleanup. Raises IndexingError / ConfigError when the
-    app is refused.
+    The settings are exported to ``os.environ`` (the app reads them there, as on Azure) before
+    the app is imported; what this host changed is put back on cleanup. Raises IndexingError /
+    ConfigError when the app is refused.
     """
-    added = [name for name in config.settings if name not in os.environ]
-    for name in added:
-        os.environ[name] = config.settings[name]
+    replaced = {name: os.environ.get(name) for name, value in config.settings.items()
+                if os.environ.get(name) != value}
+    os.environ.update({name: config.settings[name] for name in replaced})
     try:
         runtime = HostRuntime.load(config)
-        runtime.extras["added_env"] = added
+        runtime.replaced_env = replaced
         return _build_app(config, runtime)
     except BaseException:
-        for name in added:
-            os.environ.pop(name, None)
+        _restore_environment(replaced)
         raise
+
+
+def _restore_environment(previous: dict[str, str | None]) -> None:
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _build_app(config: HostConfig, runtime: HostRuntime) -> web.Application:

@@ -23,11 +23,11 @@ from .log import host_logger
 __all__ = [
     "DEFAULT_SCRIPT_FILE",
     "HostConfig",
+    "HostJson",
     "HostSection",
     "load_host_json",
     "load_local_settings",
     "merge_settings",
-    "route_prefix_of",
     "script_file_from_settings",
 ]
 
@@ -58,6 +58,10 @@ class HostConfig:
     data_dir: Path | None = None
     public_url: str | None = None
     """The host's own URL for the startup table (e.g. ``http://localhost:7071``)."""
+    host_json: HostJson | None = None
+    """The app's host.json when the caller has read it; else the host reads it at start."""
+    functions: tuple[str, ...] = ()
+    """Run only these functions (Core Tools' ``--functions``); empty: every function."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "app_dir", Path(self.app_dir).resolve())
@@ -67,6 +71,7 @@ class HostConfig:
                 object.__setattr__(self, name, Path(value))
         object.__setattr__(self, "settings", dict(self.settings))
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        object.__setattr__(self, "functions", tuple(self.functions))
         if not self.script_file:
             object.__setattr__(self, "script_file", script_file_from_settings(self.settings))
         elif not _SCRIPT_FILE.match(self.script_file):
@@ -168,23 +173,41 @@ def merge_settings(values: Mapping[str, str], environ: Mapping[str, str]) -> dic
     return merged
 
 
-def load_host_json(app_dir: Path) -> dict[str, Any]:
-    """The app's host.json as a dict (empty when absent)."""
-    path = Path(app_dir) / "host.json"
-    if not path.exists():
-        return {}
-    data = _read_json(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a JSON object")
-    return data
+@dataclass(frozen=True)
+class HostJson:
+    """What the host uses of the app's ``host.json``, read once when it starts."""
 
-
-def route_prefix_of(host_json: Mapping[str, Any], path: str = "host.json") -> str:
+    found: bool = False
+    route_prefix: str = "api"
     """``extensions.http.routePrefix`` (may be ""), default ``api``
     (docs/functions-host.md, "HTTP trigger")."""
-    http = ((host_json.get("extensions") or {}).get("http")) or {}
-    prefix = http.get("routePrefix", "api")
-    if not isinstance(prefix, str):
-        raise ConfigError(
-            f"{path}: extensions.http.routePrefix must be a string, got {prefix!r}")
-    return prefix.strip("/")
+    durable_task: Mapping[str, Any] = field(default_factory=dict)
+    """``extensions.durableTask`` (docs/durable.md)."""
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "host.json") -> HostJson:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: the top level must be a JSON object")
+        extensions = data.get("extensions") or {}
+        if not isinstance(extensions, dict):
+            raise ConfigError(f"{source}: extensions must be an object")
+        http = extensions.get("http") or {}
+        prefix = http.get("routePrefix", "api") if isinstance(http, dict) else "api"
+        if not isinstance(prefix, str):
+            raise ConfigError(
+                f"{source}: extensions.http.routePrefix must be a string, got {prefix!r}")
+        durable = extensions.get("durableTask") or {}
+        return cls(found=True, route_prefix=prefix.strip("/"),
+                   durable_task=durable if isinstance(durable, dict) else {})
+
+
+def load_host_json(app_dir: Path) -> HostJson:
+    """The app's host.json; the defaults, with a note in the log, when there is none."""
+    path = Path(app_dir) / "host.json"
+    if not path.exists():
+        # The Functions host writes a default host.json here (HostJsonFileConfiguration-
+        # Source, "No host configuration file found"); this host only uses the defaults.
+        host_logger.info("No host configuration file found in %s. Using the defaults "
+                         "(version 2.0, route prefix 'api').", app_dir)
+        return HostJson()
+    return HostJson.from_json(_read_json(path), str(path))

@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from .config import load_host_json
 from .durable_engine import DurableFunctions, OrchestrationEngine, utc_now
 from .durable_entities import EntityEngine
 from .durable_store import ACTIVITY, ORCHESTRATION, DurableStore, Wake
@@ -82,9 +81,7 @@ def _task_hub(runtime: HostRuntime, options: dict[str, Any]) -> str:
 
 def _options(runtime: HostRuntime) -> dict[str, Any]:
     """host.json ``extensions.durableTask``."""
-    section = (load_host_json(runtime.config.app_dir).get("extensions") or {}).get(
-        "durableTask") or {}
-    return section if isinstance(section, dict) else {}
+    return dict(runtime.host_json.durable_task)
 
 
 def _activity_slots(options: dict[str, Any]) -> int:
@@ -320,7 +317,7 @@ def setup_durable(app: web.Application, runtime: HostRuntime) -> None:
                                f"must be 'async def' (the SDK awaits them).")
     durable = DurableRuntime(runtime)
     app[DURABLE] = durable
-    runtime.extras["durable_inputs"] = durable.inputs_for
+    runtime.durable = durable
     app.router.add_route("*", BASE_PATH, handle_durable_request)
     app.router.add_route("*", BASE_PATH + "/{tail:.*}", handle_durable_request)
 

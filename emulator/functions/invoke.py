@@ -10,6 +10,7 @@ the traceback and the invocation id).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any, TypeVar, overload
 import azure.functions as func
 from azure.functions import _abc as abc_types
 
+from ..logs import current_function
 from .errors import FunctionsHostError, InvocationError
 from .indexing import FunctionInfo
 from .log import invoke_logger
@@ -149,12 +151,7 @@ class Invoker:
                            info.name, reason, invocation_id)
         started = time.monotonic()
         try:
-            if info.is_async:
-                value = await info.user_function(**kwargs)
-            else:
-                loop = asyncio.get_running_loop()
-                value = await loop.run_in_executor(
-                    self._pool, functools.partial(info.user_function, **kwargs))
+            value = await self._call(info, kwargs)
             result = InvocationResult(return_value=value,
                                       outputs={n: h.get() for n, h in outs.items()})
             finished = await finish(result) if finish is not None else result
@@ -166,14 +163,27 @@ class Invoker:
                 raise
             invoke_logger.error("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)",
                                 info.name, invocation_id, duration, exc_info=exc)
-            error = InvocationError(f"Exception while executing function: Functions.{info.name}"
-                                    f" (Id={invocation_id}): {type(exc).__name__}: {exc}")
-            # What the host's RpcException says, without the stack (completion error text).
-            error.completion_error = f"Result: Failure\nException: {type(exc).__name__}: {exc}"
-            raise error from exc
+            raise InvocationError(
+                f"Exception while executing function: Functions.{info.name} "
+                f"(Id={invocation_id}): {type(exc).__name__}: {exc}",
+                # What the host's RpcException says, without the stack.
+                completion_error=f"Result: Failure\nException: {type(exc).__name__}: {exc}",
+            ) from exc
         invoke_logger.info("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)",
                            info.name, invocation_id, (time.monotonic() - started) * 1000)
         return finished
+
+    async def _call(self, info: FunctionInfo, kwargs: Mapping[str, Any]) -> Any:
+        """The user's function, with its name as the context of what it logs."""
+        token = current_function.set(info.name)
+        try:
+            if info.is_async:
+                return await info.user_function(**kwargs)
+            call = functools.partial(info.user_function, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, contextvars.copy_context().run, call)
+        finally:
+            current_function.reset(token)
 
     def log_failure(self, info: FunctionInfo, invocation_id: str, message: str) -> None:
         """A failure after the function returned (output binding, bad return type)."""

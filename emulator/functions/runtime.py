@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from yarl import URL
@@ -19,7 +19,8 @@ from ..contracts import (
     parse_connection_string,
 )
 from ..errors import InvalidConnectionString
-from .config import HostConfig, load_host_json, route_prefix_of
+from ..logs import OnceLog
+from .config import HostConfig, HostJson, load_host_json
 from .errors import BindingError, ConfigError, OutputBindingError
 from .expressions import resolve
 from .indexing import FunctionError, FunctionInfo, ImportedScript, IndexedApp, load_functions
@@ -55,9 +56,27 @@ def _thread_count(settings: Mapping[str, str]) -> int | None:
     return int(text)
 
 
+class DurableInputs(Protocol):
+    def inputs_for(self, info: FunctionInfo, request: Any) -> dict[str, Any]: ...
+
+
+def _selected(functions: list[FunctionInfo], names: tuple[str, ...]) -> list[FunctionInfo]:
+    """Core Tools' ``--functions a b``: only those are loaded; the others are not registered."""
+    if not names:
+        return functions
+    wanted = {name.lower() for name in names}
+    unknown = wanted - {info.name.lower() for info in functions}
+    if unknown:
+        raise ConfigError(f"--functions names no function of this app: "
+                          f"{', '.join(sorted(unknown))}")
+    host_logger.info("Running only the functions %s (--functions)", ", ".join(sorted(wanted)))
+    return [info for info in functions if info.name.lower() in wanted]
+
+
 @dataclass
 class HostRuntime:
     config: HostConfig
+    host_json: HostJson
     functions: list[FunctionInfo]
     """The functions that serve (those in error are not registered, as on Azure)."""
     route_prefix: str
@@ -71,29 +90,32 @@ class HostRuntime:
     function_errors: list[FunctionError] = field(default_factory=list)
     """Functions in error, listed at start (``The 'x' function is in error: …``)."""
     timers: list[TimerTrigger] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    durable: DurableInputs | None = None
+    """The Durable runtime once set up: it makes the ``durableClient`` binding values."""
+    replaced_env: dict[str, str | None] = field(default_factory=dict)
+    """What ``os.environ`` held for each setting this host exported (None: nothing); put back
+    when it stops."""
+    refusals: OnceLog = field(default_factory=OnceLog)
+    """Refused requests, logged at WARNING once per kind, then at INFO."""
 
     @classmethod
     def load(cls, config: HostConfig) -> HostRuntime:
         """Index the app; raises IndexingError / ConfigError when the whole app is refused."""
-        if not (config.app_dir / "host.json").is_file():
-            # The Functions host writes a default host.json here (HostJsonFileConfiguration-
-            # Source, "No host configuration file found"); this host only reads the defaults.
-            host_logger.info("No host configuration file found in %s. Using the defaults "
-                             "(version 2.0, route prefix 'api').", config.app_dir)
-        host_json = load_host_json(config.app_dir)
-        prefix = route_prefix_of(host_json)
+        host_json = config.host_json or load_host_json(config.app_dir)
         indexed = load_functions(config.app_dir, config.script_file)
         try:
-            return cls._build(config, prefix, indexed)
+            return cls._build(config, host_json, indexed)
         except BaseException:
             indexed.imported.restore()
             raise
 
     @classmethod
-    def _build(cls, config: HostConfig, prefix: str, indexed: IndexedApp) -> HostRuntime:
-        found = register_functions(indexed.functions, config.settings)
-        return cls(config=config, functions=found.functions, route_prefix=prefix,
+    def _build(cls, config: HostConfig, host_json: HostJson, indexed: IndexedApp
+               ) -> HostRuntime:
+        found = register_functions(_selected(indexed.functions, config.functions),
+                                   config.settings)
+        return cls(config=config, host_json=host_json, functions=found.functions,
+                   route_prefix=host_json.route_prefix,
                    http_routes=found.http_routes, triggers=found.triggers,
                    imported=indexed.imported,
                    invoker=Invoker(str(config.app_dir), _thread_count(config.settings)),

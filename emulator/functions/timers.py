@@ -279,12 +279,12 @@ class TimerService:
     def _durable_inputs(self, timer: _Timer) -> dict[str, Any]:
         """Durable client bindings need the host's own URL; a timer has no request to take it
         from, so it comes from the configured public URL."""
-        inputs_for = self.runtime.extras.get("durable_inputs")
+        durable = self.runtime.durable
         url = self.runtime.config.public_url
-        if inputs_for is None or not timer.trigger.info.by_kind("durableclient") or not url:
+        if durable is None or not timer.trigger.info.by_kind("durableclient") or not url:
             return {}
         stand_in = SimpleNamespace(transport=None, url=URL(url))
-        return dict(inputs_for(timer.trigger.info, stand_in))
+        return dict(durable.inputs_for(timer.trigger.info, stand_in))
 
 
 TIMERS = web.AppKey("timers", TimerService)

@@ -36,6 +36,8 @@ __all__ = ["Dispatcher"]
 class Dispatcher:
     def __init__(self, config: ServiceConfig) -> None:
         self._config = config
+        self.templates = config.upstream
+        """The upstream rules in force; a reloaded settings file replaces them."""
         self.client = UpstreamClient(timeout=config.upstream_timeout)
         self._disconnects: set[asyncio.Future[None]] = set()
         """One future per ``disconnected`` call in flight; shutdown waits for them."""
@@ -90,7 +92,7 @@ class Dispatcher:
     async def _call(self, session: Session, category: str, event: str, body: bytes,
                     content_type: str) -> tuple[int, bytes] | None:
         """POST to the first matching template; None when none matches. Raises UpstreamError."""
-        template = find_template(self._config.upstream, session.hub, category, event)
+        template = find_template(self.templates, session.hub, category, event)
         if template is None:
             upstream_log.info("no upstream template matches hub %s, %s %s; not sent",
                               session.hub, category, event)

@@ -9,9 +9,10 @@ import pytest
 
 from emulator.functions.config import (
     HostConfig,
+    HostJson,
+    load_host_json,
     load_local_settings,
     merge_settings,
-    route_prefix_of,
     script_file_from_settings,
 )
 from emulator.functions.errors import ConfigError, InvalidFunctionKey
@@ -64,12 +65,23 @@ def test_config_script_file_setting() -> None:
     assert config.script_file == "main.py"
 
 
-def test_config_route_prefix() -> None:
-    assert route_prefix_of({}) == "api"
-    assert route_prefix_of({"extensions": {"http": {"routePrefix": ""}}}) == ""
-    assert route_prefix_of({"extensions": {"http": {"routePrefix": "/v1/"}}}) == "v1"
+def test_config_host_json_route_prefix_and_durable_section() -> None:
+    assert HostJson.from_json({}).route_prefix == "api"
+    assert HostJson.from_json({"extensions": {"http": {"routePrefix": ""}}}).route_prefix == ""
+    assert HostJson.from_json(
+        {"extensions": {"http": {"routePrefix": "/v1/"}}}).route_prefix == "v1"
+    assert HostJson.from_json(
+        {"extensions": {"durableTask": {"hubName": "Hub"}}}).durable_task == {"hubName": "Hub"}
     with pytest.raises(ConfigError):
-        route_prefix_of({"extensions": {"http": {"routePrefix": 3}}})
+        HostJson.from_json({"extensions": {"http": {"routePrefix": 3}}})
+    with pytest.raises(ConfigError):
+        HostJson.from_json([1])
+
+
+def test_config_missing_host_json_runs_with_defaults(tmp_path, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    assert load_host_json(tmp_path) == HostJson()
+    assert "No host configuration file found" in caplog.text
 
 
 def test_keys_levels() -> None:
