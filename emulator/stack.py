@@ -23,7 +23,7 @@ from aiohttp import web
 from .config import WEBHOOK_PATH, StackConfig, with_service_port
 from .errors import EmulatorError
 from .serve import ConnectionCounter, ConnectionLimits, GuardedSite, bind_sockets, url_host
-from .watch import snapshot, watch
+from .watch import snapshot, start_watching
 
 __all__ = ["run_stack"]
 
@@ -33,31 +33,34 @@ log = logging.getLogger("emulator")
 class _Host:
     """The Functions host on its sockets; restarted in place when the app changes."""
 
-    def __init__(self, config: StackConfig, url: str, counter: ConnectionCounter) -> None:
+    def __init__(self, config: StackConfig, url: str, counter: ConnectionCounter,
+                 sockets: list[socket.socket]) -> None:
         self.config = config
         self.url = url
         self.counter = counter
-        self.port = int(url.rsplit(":", 1)[1])
+        self.sockets = sockets
+        """Kept listening across restarts: each run serves duplicates of them, so a request
+        made while the host restarts waits in the backlog instead of being refused."""
         self.runner: web.AppRunner | None = None
         self.runtime: Any = None
         self._modules = set(sys.modules)
 
-    async def start(self, sockets: list[socket.socket] | None = None) -> None:
+    async def start(self, *, first: bool = False) -> None:
         from .functions import RUNTIME, make_app
 
         try:
             app = make_app(self.config.host_config(public_url=self.url))
             self.runtime = app[RUNTIME]
         except EmulatorError as error:
-            if sockets is not None:  # the first start: the command fails, as Core Tools does
+            if first:  # the command fails, as Core Tools does
                 raise
             log.error("the app cannot be loaded: %s (the host starts again when its files "
                       "change)", error)
             app = _unavailable(str(error))
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
-        for sock in sockets or bind_sockets(self.config.bind, self.port):
-            await GuardedSite(runner, sock, self.counter, log=log).start()
+        for sock in self.sockets:
+            await GuardedSite(runner, sock.dup(), self.counter, log=log).start()
         self.runner = runner
 
     async def stop(self) -> None:
@@ -71,6 +74,7 @@ class _Host:
         await self.stop()
         self._forget_app_modules()
         await self.start()
+        log.info("the host serves %s again", self.url)
 
     def _forget_app_modules(self) -> None:
         """Modules the app imported from its own folder are imported afresh on restart (not
@@ -124,8 +128,8 @@ async def run_stack(config: StackConfig, stop: asyncio.Event, counter: Connectio
         host_sockets = bind_sockets(config.bind, config.host_port)
         host_port = host_sockets[0].getsockname()[1]
         host_url = f"http://{url_host(config.bind)}:{host_port}"
-        host = _Host(config, host_url, counter)
-        await host.start(host_sockets)
+        host = _Host(config, host_url, counter, host_sockets)
+        await host.start(first=True)
         webhook = host_url + WEBHOOK_PATH
         keys = host.runtime.keys
         if keys is not None:  # --enableAuth: the upstream carries the system key, as on Azure
@@ -152,13 +156,13 @@ async def run_stack(config: StackConfig, stop: asyncio.Event, counter: Connectio
                     log.info("%s changed: %d upstream rule(s) in force", settings_file.name,
                              len(dispatcher.templates))
 
-                tasks.append(asyncio.ensure_future(watch(
+                tasks.append(start_watching(
                     lambda: snapshot(settings_file.parent, (settings_file.name,)),
-                    reload_upstream)))
+                    reload_upstream))
         if config.reload:
             skip = frozenset({config.data_dir} if config.data_dir else set())
-            tasks.append(asyncio.ensure_future(watch(
-                lambda: snapshot(config.app_dir, skip=skip), host.restart)))
+            app_dir = config.app_dir
+            tasks.append(start_watching(lambda: snapshot(app_dir, skip=skip), host.restart))
         _print_ready(config, host, service_url)
         await stop.wait()
     finally:

@@ -8,7 +8,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
-__all__ = ["APP_PATTERNS", "snapshot", "watch"]
+__all__ = ["APP_PATTERNS", "changed", "snapshot", "start_watching", "watch"]
 
 APP_PATTERNS = (".py", "host.json", "local.settings.json", "local.settings.json.example")
 _SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".emulator", ".hypothesis",
@@ -43,13 +43,20 @@ def changed(before: Snapshot, after: Snapshot) -> list[str]:
     return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
+def start_watching(take: Callable[[], Snapshot],
+                   on_change: Callable[[list[str]], Awaitable[None]],
+                   *, interval: float = 1.0) -> asyncio.Task[None]:
+    """Take the first snapshot now (a change made right after this call is seen), then watch
+    in a task; cancel the task to stop."""
+    return asyncio.ensure_future(watch(take, on_change, take(), interval=interval))
+
+
 async def watch(take: Callable[[], Snapshot], on_change: Callable[[list[str]], Awaitable[None]],
-                *, interval: float = 1.0) -> None:
+                last: Snapshot, *, interval: float = 1.0) -> None:
     """Call ``on_change`` with the changed files whenever a snapshot differs from the last one;
     a change is acted on once the files have been quiet for one interval (an editor's save
     often writes twice)."""
     loop = asyncio.get_running_loop()
-    last = await loop.run_in_executor(None, take)
     pending: list[str] = []
     while True:
         await asyncio.sleep(interval)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
 
 from aiohttp import web
 
-from ..serve import bind_sockets, stop_signals, url_host
+from ..logs import configure_logging
+from ..serve import (
+    ConnectionCounter,
+    ConnectionLimits,
+    GuardedSite,
+    bind_sockets,
+    quiet_loop_errors,
+    raise_open_files_limit,
+    stop_signals,
+    url_host,
+)
 from .app import make_app
 from .config import HostConfig, load_local_settings, merge_settings
 from .errors import FunctionsHostError
@@ -35,6 +44,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 async def _serve(config: HostConfig, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM (also when started with SIGINT ignored)."""
+    quiet_loop_errors(asyncio.get_running_loop(), host_logger)
+    counter = ConnectionCounter(
+        ConnectionLimits.for_open_files(raise_open_files_limit(host_logger)))
     stop = asyncio.Event()
     with stop_signals(stop):
         sockets = bind_sockets(host, port)
@@ -43,7 +55,7 @@ async def _serve(config: HostConfig, host: str, port: int) -> None:
         await runner.setup()
         try:
             for sock in sockets:
-                await web.SockSite(runner, sock).start()
+                await GuardedSite(runner, sock, counter, log=host_logger).start()
             bound = sockets[0].getsockname()[1]
             host_logger.info("Host started on http://%s:%d (Ctrl-C to stop)", url_host(host),
                              bound)
@@ -56,8 +68,7 @@ async def _serve(config: HostConfig, host: str, port: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="[%(asctime)s] %(message)s")
+    configure_logging("DEBUG" if args.verbose else "INFO")
     try:
         values, section = load_local_settings(args.app_dir / "local.settings.json")
         settings = merge_settings(values, os.environ)

@@ -16,7 +16,18 @@ from aiohttp import web
 
 from ..contracts.connection_string import parse_connection_string
 from ..errors import ConfigError, InvalidConnectionString
-from ..serve import bind_sockets, page_origins, stop_signals
+from ..logs import configure_logging
+from ..serve import (
+    ConnectionCounter,
+    ConnectionLimits,
+    GuardedSite,
+    bind_sockets,
+    page_origins,
+    quiet_loop_errors,
+    raise_open_files_limit,
+    stop_signals,
+)
+from ..upstream_init import write_sample_settings
 from .app import make_app, stop_runner
 from .config import DEFAULT_ACCESS_KEY, ServiceConfig, UpstreamTemplate, load_settings
 
@@ -44,6 +55,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="an origin whose pages may use the service (repeatable; '*' for "
                         "any); default: the Functions host's http://localhost:7071")
     parser.add_argument("--log-level", default="INFO", help="DEBUG shows every frame")
+    commands = parser.add_subparsers(dest="command")
+    upstream = commands.add_parser("upstream", help="upstream settings")
+    init = upstream.add_subparsers(dest="upstream_command", required=True).add_parser(
+        "init", help="write a sample settings.json (every event to http://localhost:7071)")
+    init.add_argument("-o", "--output", type=Path, default=Path("settings.json"))
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
     return parser.parse_args(argv)
 
 
@@ -77,8 +94,9 @@ def build_config(args: argparse.Namespace) -> ServiceConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "upstream":
+        return write_sample_settings(args.output, force=args.force)
+    configure_logging(args.log_level)
     try:
         config = build_config(args)
     except ConfigError as exc:
@@ -104,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _serve(config: ServiceConfig) -> None:
     """Listen until SIGINT or SIGTERM, then stop with the clients closed first."""
+    log = logging.getLogger("emulator.signalr")
+    quiet_loop_errors(asyncio.get_running_loop(), log)
+    counter = ConnectionCounter(ConnectionLimits.for_open_files(raise_open_files_limit(log)))
     stop = asyncio.Event()
     with stop_signals(stop):
         sockets = bind_sockets(config.host, config.port)
@@ -113,8 +134,8 @@ async def _serve(config: ServiceConfig) -> None:
         await runner.setup()
         try:
             for sock in sockets:
-                await web.SockSite(runner, sock).start()
-            logging.getLogger("emulator.signalr").info(
+                await GuardedSite(runner, sock, counter, log=log).start()
+            log.info(
                 "listening on http://%s:%d", config.host, sockets[0].getsockname()[1])
             await stop.wait()
         finally:

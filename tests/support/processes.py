@@ -57,4 +57,8 @@ async def read_until(process: asyncio.subprocess.Process, pattern: str,
             if found:
                 return found
 
-    return await asyncio.wait_for(scan(), timeout), lines
+    try:
+        return await asyncio.wait_for(scan(), timeout), lines
+    except TimeoutError:
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n"
+                             + "".join(lines[-30:])) from None
