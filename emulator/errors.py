@@ -21,6 +21,7 @@ middleware per app is the only place that turns these into responses.
     │   ├── BadRequest               400: REST body, names or query parameters
     │   ├── MethodNotAllowed         405
     │   ├── Conflict                 409: a second transport on one connection
+    │   ├── RequestTimeout           408: a request body that does not arrive in time
     │   ├── PayloadTooLarge          413
     │   ├── UnsupportedMediaType     415
     │   └── UpstreamError            502: the upstream was unreachable or timed out
@@ -68,6 +69,7 @@ __all__ = [
     "OutputBindingError",
     "PayloadTooLarge",
     "ProtocolError",
+    "RequestTimeout",
     "SignalRError",
     "UnsupportedMediaType",
     "UpstreamError",
@@ -158,6 +160,12 @@ class Conflict(SignalRError):
 
 class PayloadTooLarge(SignalRError):
     status_hint = 413
+
+
+class RequestTimeout(SignalRError):
+    """A request body did not arrive in time."""
+
+    status_hint = 408
 
 
 class UnsupportedMediaType(SignalRError):

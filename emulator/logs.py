@@ -44,9 +44,11 @@ class OnceLog:
         if len(self._seen) < self.MAX_KEYS:
             self._seen.add((logger.name, key))
 
-    def warning(self, logger: logging.Logger, key: str, message: str, *args: object) -> None:
+    def warning(self, logger: logging.Logger, key: str, message: str, *args: object,
+                later: int = logging.INFO) -> None:
+        """At WARNING the first time, then at ``later`` (DEBUG for what comes in floods)."""
         if self.seen(logger, key):
-            logger.info(message, *args)
+            logger.log(later, message, *args)
             return
         self.mark(logger, key)
         logger.warning(message, *args)

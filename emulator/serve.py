@@ -167,7 +167,8 @@ class _GuardedProtocol(asyncio.Protocol):
         reason = self._counter.admit(address)
         if reason is not None:
             self._counter.refusals.warning(self._log, f"refuse:{reason}",
-                                           "refused a connection from %s: %s", address, reason)
+                                           "refused a connection from %s: %s", address, reason,
+                                           later=logging.DEBUG)
             body = reason.encode()
             transport.write(_REFUSED % (len(body), body))
             transport.close()
@@ -186,7 +187,8 @@ class _GuardedProtocol(asyncio.Protocol):
         if self._transport is not None and not self._transport.is_closing():
             self._counter.refusals.warning(
                 self._log, "head-timeout", "closed a connection from %s: no complete request "
-                "within %.0f s", self._address, self._counter.limits.head_timeout)
+                "within %.1f s", self._address, self._counter.limits.head_timeout,
+                later=logging.DEBUG)
             self._transport.abort()
 
     def data_received(self, data: bytes) -> None:

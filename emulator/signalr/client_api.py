@@ -126,7 +126,7 @@ async def connect(request: web.Request) -> web.StreamResponse:
             return start_long_polling(session)
         if active.transport != "LongPolling":
             raise Conflict("a transport is already attached to this connection")
-        return await handle_poll(service, active)
+        return await handle_poll(request, service, active)
     if active is None or active.finished.is_set():
         raise NotFound("no connection with this id (unknown, expired or closed)")
     if method == "POST":

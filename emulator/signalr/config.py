@@ -66,6 +66,8 @@ class ServiceConfig:
     negotiate_ttl: float = 5.0
     """Seconds between negotiate and connect; a later connect gets 404 (docs/signalr-service.md,
     "Client endpoints")."""
+    body_timeout: float = 30.0
+    """Seconds a client has to send the body of a request (a send, a REST call)."""
     long_poll_timeout: float = 90.0
     """Seconds a long-poll request is held before an empty 200 (ASP.NET default)."""
     reconnect_grace: float = 15.0

@@ -183,7 +183,7 @@ class SignalRService:
         core = session.core
         core.abort(CloseReason.CLIENT_GONE)  # no-op when it is closed already
         self.registry.discard(session)
-        session.abort_transport()
+        session.wake()  # a writer still waiting sees the end
         session.attachment = None
         if not session.registered:
             return
@@ -265,6 +265,14 @@ class SignalRService:
     def _tick(self, session: Session, now: float) -> None:
         core = session.core
         attachment = session.attachment
+        if (attachment is not None and attachment.writing_since is not None
+                and now - attachment.writing_since >= core.limits.client_timeout):
+            # The client has not read what was sent for the whole client timeout.
+            self.refusals.warning(transport_log, "write-timeout",
+                                  "dropping connection %s: it has not read for %.0f s",
+                                  session.connection_id, core.limits.client_timeout)
+            core.abort(CloseReason.SLOW_CLIENT)
+            session.abort_transport()
         if attachment is not None and not core.is_closed and attachment.is_gone():
             core.transport_lost(now, clean=False)
             if not core.is_closed:
@@ -278,8 +286,10 @@ class SignalRService:
             # the Close; give it the client timeout to do so.
             if session.closed_seen is None:
                 session.closed_seen = now
-            if (session.attachment is None
-                    or now - session.closed_seen >= core.limits.client_timeout):
+            if session.attachment is None:
+                self.finish_soon(session)
+            elif now - session.closed_seen >= core.limits.client_timeout:
+                session.abort_transport()  # its transport never finished: release the socket
                 self.finish_soon(session)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:

@@ -97,6 +97,9 @@ class Attachment(Protocol):
     """What a transport lends a session while it is attached."""
 
     wakeup: Wakeup
+    writing_since: float | None
+    """When the write in progress began (None: not writing). A client that does not read
+    blocks a write for good; the liveness sweep ends the transport after the client timeout."""
 
     def is_gone(self) -> bool:
         """The client's socket has gone away (seen without reading from it)."""

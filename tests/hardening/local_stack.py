@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from aiohttp import web
 
 from emulator.functions import HostConfig
 from emulator.functions import make_app as make_host_app
-from emulator.serve import page_origins
+from emulator.serve import ConnectionCounter, ConnectionLimits, GuardedSite, page_origins
 from emulator.signalr import ServiceConfig, UpstreamTemplate, stop_runner
 from emulator.signalr import make_app as make_service_app
 from tests.support.stack import ROOT
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 KEY = "hardening-test-key-0123456789abcdefghijkl"
+_log = logging.getLogger("emulator")
 
 
 def listening_socket(port: int = 0) -> socket.socket:
@@ -54,6 +56,8 @@ class LocalStack:
     host_port: int
     service_app: web.Application
     service_runner: web.AppRunner
+    counter: ConnectionCounter
+    """Both servers' connections, as in python -m emulator (both sites share the limits)."""
     host_runner: web.AppRunner | None = None
     black_hole: asyncio.Server | None = None
     hung: list[asyncio.StreamWriter] = field(default_factory=list)
@@ -75,7 +79,8 @@ class LocalStack:
         assert self.host_runner is None and self.black_hole is None
         runner = web.AppRunner(make_host_app(config or self.host_config), access_log=None)
         await runner.setup()
-        await web.SockSite(runner, listening_socket(self.host_port)).start()
+        await GuardedSite(runner, listening_socket(self.host_port), self.counter,
+                          log=_log).start()
         self.host_runner = runner
 
     async def stop_host(self) -> None:
@@ -111,7 +116,8 @@ class LocalStack:
         self.service_app = make_service_app(self.service_config)
         self.service_runner = web.AppRunner(self.service_app, access_log=None)
         await self.service_runner.setup()
-        await web.SockSite(self.service_runner, listening_socket(self.service_port)).start()
+        await GuardedSite(self.service_runner, listening_socket(self.service_port), self.counter,
+                          log=_log).start()
 
     async def stop(self) -> None:
         await stop_runner(self.service_runner)  # first: its disconnected events need the host
@@ -125,6 +131,7 @@ async def start_local_stack(
     app_dir: Path = ROOT,
     settings: dict[str, str] | None = None,
     start_host: bool = True,
+    connection_limits: ConnectionLimits | None = None,
     **service_options: Any,
 ) -> LocalStack:
     """Service + host (the chat app by default) on free ports; ``service_options`` go to
@@ -151,8 +158,9 @@ async def start_local_stack(
     service_app = make_service_app(service_config)
     service_runner = web.AppRunner(service_app, access_log=None)
     await service_runner.setup()
-    await web.SockSite(service_runner, service_sock).start()
-    stack = LocalStack(service_config=service_config, host_config=host_config,
+    counter = ConnectionCounter(connection_limits or ConnectionLimits())
+    await GuardedSite(service_runner, service_sock, counter, log=_log).start()
+    stack = LocalStack(service_config=service_config, host_config=host_config, counter=counter,
                        service_port=service_port, host_port=host_port, service_app=service_app,
                        service_runner=service_runner)
     if start_host:

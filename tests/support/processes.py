@@ -7,7 +7,7 @@ import contextlib
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from .stack import ROOT
 from .timeouts import TIMEOUT
@@ -20,16 +20,30 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _preexec(background: bool, more: Callable[[], None] | None) -> Callable[[], None] | None:
+    if not background and more is None:
+        return None
+
+    def run() -> None:
+        if background:
+            _ignore_sigint()
+        if more is not None:
+            more()
+
+    return run
+
+
 @contextlib.asynccontextmanager
 async def cli_process(
     *args: str, background: bool = False, env: dict[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """``python <args>`` with stdout and stderr merged into ``stdout``; killed if still
     running when the block ends, whatever happened inside it (no orphans)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, *args, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        preexec_fn=_ignore_sigint if background else None,
+        preexec_fn=_preexec(background, preexec),
     )
     try:
         yield process

@@ -17,12 +17,14 @@ __all__ = ["HttpAttachment", "handle_post"]
 class HttpAttachment:
     """A session served over plain HTTP requests: the writer to wake, and sends in progress."""
 
-    __slots__ = ("polls", "post_busy", "transport", "wakeup")
+    __slots__ = ("polls", "post_busy", "transport", "wakeup", "writing_since")
 
     def __init__(self, transport: asyncio.Transport | None = None) -> None:
         self.transport = transport
-        """SSE: the socket of the event stream (long polling has none between polls)."""
+        """SSE: the socket of the event stream; long polling: the socket its poll is answered
+        on, while it is answered."""
         self.wakeup = Wakeup()
+        self.writing_since: float | None = None
         self.post_busy = False
         """A POST send is being handled (a second one gets 409)."""
         self.polls = 0
@@ -53,7 +55,7 @@ async def handle_post(request: web.Request, service: SignalRService,
         raise PayloadTooLarge(f"message larger than {limit} bytes")
     attachment.post_busy = True
     try:
-        body = await read_limited(request.content, limit)
+        body = await read_limited(request.content, limit, service.config.body_timeout)
         if len(body) > limit:
             raise PayloadTooLarge(f"message larger than {limit} bytes")
         session.core.note_activity(service.monotonic())

@@ -32,7 +32,8 @@ def start_long_polling(session: Session) -> web.Response:
     return web.Response(status=200, headers=_NO_CACHE)
 
 
-async def handle_poll(service: SignalRService, session: Session) -> web.Response:
+async def handle_poll(request: web.Request, service: SignalRService,
+                      session: Session) -> web.StreamResponse:
     attachment = session.attachment
     if not isinstance(attachment, HttpAttachment):
         return web.Response(status=204, headers=_NO_CACHE)
@@ -56,11 +57,31 @@ async def handle_poll(service: SignalRService, session: Session) -> web.Response
         if transport_log.isEnabledFor(logging.DEBUG):
             transport_log.debug("> %s %s", session.connection_id, preview(body))
         content_type = "application/octet-stream" if core.binary else "text/plain"
-        return web.Response(status=200, body=body, content_type=content_type, headers=_NO_CACHE)
+        response = web.Response(status=200, body=body, content_type=content_type,
+                                headers=_NO_CACHE)
+        return await _answer(request, service, attachment, response)
     if core.is_closed:
         await service.finish(session)
         return web.Response(status=204, headers=_NO_CACHE)
     return web.Response(status=200, headers=_NO_CACHE)
+
+
+async def _answer(request: web.Request, service: SignalRService, attachment: HttpAttachment,
+                  response: web.Response) -> web.Response:
+    """Write the poll's answer here rather than after the handler returns, so that a client
+    which does not read it is noticed (the liveness sweep ends a write blocked for the client
+    timeout) and its socket released."""
+    attachment.transport = request.transport
+    attachment.writing_since = service.monotonic()
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except (ConnectionError, RuntimeError):
+        pass  # the client went away; the session ends on the next poll or the sweep
+    finally:
+        attachment.writing_since = None
+        attachment.transport = None
+    return response
 
 
 async def handle_delete(service: SignalRService, session: Session) -> web.Response:

@@ -7,7 +7,6 @@ item becomes one unnamed event: ``data: <line>\\r\\n`` per line, then a blank li
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiohttp import web
@@ -56,11 +55,19 @@ async def handle_sse(request: web.Request, service: SignalRService,
             for data in items:
                 if transport_log.isEnabledFor(logging.DEBUG):
                     transport_log.debug("> %s %s", session.connection_id, preview(data))
+                attachment.writing_since = loop.time()
                 await response.write(format_event(data))
+                attachment.writing_since = None
     except (ConnectionError, RuntimeError):
         core.abort(CloseReason.CLIENT_GONE)
     finally:
         await service.finish(session)
-    with contextlib.suppress(ConnectionError, RuntimeError):
-        await response.write_eof()
+    try:
+        # A client that stopped reading would hold this last write, and the socket, for good.
+        async with asyncio.timeout(core.limits.client_timeout):
+            await response.write_eof()
+    except (ConnectionError, RuntimeError):
+        pass
+    except TimeoutError:
+        attachment.abort()
     return response

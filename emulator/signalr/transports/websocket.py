@@ -29,11 +29,12 @@ MAX_FRAME = 64 * 1024
 class WebSocketAttachment:
     """The socket a session writes to now; a reattach replaces it with a new one."""
 
-    __slots__ = ("ended", "transport", "wakeup")
+    __slots__ = ("ended", "transport", "wakeup", "writing_since")
 
     def __init__(self, transport: asyncio.Transport | None) -> None:
         self.transport = transport
         self.wakeup = Wakeup()
+        self.writing_since: float | None = None
         self.ended = False
         """Superseded by a reattach or detached: this socket's writer stops."""
 
@@ -143,7 +144,10 @@ async def _write(ws: web.WebSocketResponse, session: Session, attachment: WebSoc
         else:
             frames = _frames(items)
         for frame in frames:
-            if not await _send(ws, session, frame):
+            attachment.writing_since = loop.time()
+            sent = await _send(ws, session, frame)
+            attachment.writing_since = None
+            if not sent:
                 return
     if not ws.closed and not attachment.ended:
         with contextlib.suppress(Exception):

@@ -32,6 +32,7 @@ class Recorder:
     def __init__(self) -> None:
         self.wakeup = Wakeup()
         self.aborted = False
+        self.writing_since: float | None = None
 
     def is_gone(self) -> bool:
         return False
@@ -139,6 +140,19 @@ async def test_service_sweep_finishes_a_closed_session_once_its_patience_ends():
     assert finished == [], "an attached transport first writes the Close"
     service._tick(session, clock.now + 30)
     assert finished == [session]
+    assert session.attachment.aborted, "a transport that never finished is released"
+
+
+async def test_service_sweep_drops_a_client_that_does_not_read():
+    """A write blocked for the client timeout ends the transport (the client reads nothing)."""
+    service, clock = make_service(client_timeout=30)
+    session = open_session(service)
+    session.attachment.writing_since = clock.now
+    service._tick(session, clock.now + 29)
+    assert not session.attachment.aborted
+    service._tick(session, clock.now + 30)
+    assert session.attachment.aborted
+    assert session.core.close_reason is CloseReason.SLOW_CLIENT
 
 
 async def test_service_sweep_finishes_a_detached_session_at_once_when_it_closes():
