@@ -22,10 +22,12 @@ from aiohttp import web
 from .logs import OnceLog
 
 __all__ = [
+    "KEEPALIVE_TIMEOUT",
     "ConnectionCounter",
     "ConnectionLimits",
     "GuardedSite",
     "bind_sockets",
+    "make_runner",
     "page_origins",
     "quiet_loop_errors",
     "raise_open_files_limit",
@@ -92,6 +94,18 @@ def stop_signals(stop: asyncio.Event) -> Iterator[None]:
 
 
 # -- what a client can hold ---------------------------------------------------------------------
+
+KEEPALIVE_TIMEOUT = 15.0
+"""Seconds an idle keep-alive connection stays open (aiohttp's handler default is an hour)."""
+
+
+def make_runner(app: web.Application) -> web.AppRunner:
+    """A runner for one of the stack's apps: no access log (query strings carry tokens and
+    keys; each app logs its own requests), no signal handling of its own (the entry points own
+    SIGINT/SIGTERM), idle keep-alive connections closed after ``KEEPALIVE_TIMEOUT``."""
+    return web.AppRunner(app, handle_signals=False, access_log=None,
+                         keepalive_timeout=KEEPALIVE_TIMEOUT)
+
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,7 +22,14 @@ from aiohttp import web
 
 from .config import WEBHOOK_PATH, StackConfig, with_service_port
 from .errors import EmulatorError
-from .serve import ConnectionCounter, ConnectionLimits, GuardedSite, bind_sockets, url_host
+from .serve import (
+    ConnectionCounter,
+    ConnectionLimits,
+    GuardedSite,
+    bind_sockets,
+    make_runner,
+    url_host,
+)
 from .watch import snapshot, start_watching
 
 __all__ = ["run_stack"]
@@ -57,7 +64,7 @@ class _Host:
             log.error("the app cannot be loaded: %s (the host starts again when its files "
                       "change)", error)
             app = _unavailable(str(error))
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        runner = make_runner(app)
         await runner.setup()
         for sock in self.sockets:
             await GuardedSite(runner, sock.dup(), self.counter, log=log).start()
@@ -138,7 +145,7 @@ async def run_stack(config: StackConfig, stop: asyncio.Event, counter: Connectio
         if service_sockets:
             service_app = make_service_app(
                 config.service_config(webhook=webhook, host_port=host_port))
-            service_runner = web.AppRunner(service_app, handle_signals=False, access_log=None)
+            service_runner = make_runner(service_app)
             await service_runner.setup()
             for sock in service_sockets:
                 await GuardedSite(service_runner, sock, counter, log=log).start()

@@ -8,14 +8,13 @@ import os
 import sys
 from pathlib import Path
 
-from aiohttp import web
-
 from ..logs import configure_logging
 from ..serve import (
     ConnectionCounter,
     ConnectionLimits,
     GuardedSite,
     bind_sockets,
+    make_runner,
     quiet_loop_errors,
     raise_open_files_limit,
     stop_signals,
@@ -51,7 +50,7 @@ async def _serve(config: HostConfig, host: str, port: int) -> None:
     with stop_signals(stop):
         sockets = bind_sockets(host, port)
         # No access log: its lines carry query strings, and ``code=`` is a function key.
-        runner = web.AppRunner(make_app(config), handle_signals=False, access_log=None)
+        runner = make_runner(make_app(config))
         await runner.setup()
         try:
             for sock in sockets:

@@ -12,8 +12,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from aiohttp import web
-
 from ..contracts.connection_string import parse_connection_string
 from ..errors import ConfigError, InvalidConnectionString
 from ..logs import configure_logging
@@ -22,6 +20,7 @@ from ..serve import (
     ConnectionLimits,
     GuardedSite,
     bind_sockets,
+    make_runner,
     page_origins,
     quiet_loop_errors,
     raise_open_files_limit,
@@ -130,7 +129,7 @@ async def _serve(config: ServiceConfig) -> None:
         sockets = bind_sockets(config.host, config.port)
         # No aiohttp access log: its lines carry query strings, and access_token is a secret.
         # The service logs each connection, upstream and REST call itself.
-        runner = web.AppRunner(make_app(config), handle_signals=False, access_log=None)
+        runner = make_runner(make_app(config))
         await runner.setup()
         try:
             for sock in sockets:

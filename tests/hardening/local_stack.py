@@ -21,7 +21,13 @@ from aiohttp import web
 
 from emulator.functions import HostConfig
 from emulator.functions import make_app as make_host_app
-from emulator.serve import ConnectionCounter, ConnectionLimits, GuardedSite, page_origins
+from emulator.serve import (
+    ConnectionCounter,
+    ConnectionLimits,
+    GuardedSite,
+    make_runner,
+    page_origins,
+)
 from emulator.signalr import ServiceConfig, UpstreamTemplate, stop_runner
 from emulator.signalr import make_app as make_service_app
 from tests.support.stack import ROOT
@@ -77,7 +83,7 @@ class LocalStack:
     async def start_host(self, config: HostConfig | None = None) -> None:
         """(Re)start the Functions host on its port."""
         assert self.host_runner is None and self.black_hole is None
-        runner = web.AppRunner(make_host_app(config or self.host_config), access_log=None)
+        runner = make_runner(make_host_app(config or self.host_config))
         await runner.setup()
         await GuardedSite(runner, listening_socket(self.host_port), self.counter,
                           log=_log).start()
@@ -114,7 +120,7 @@ class LocalStack:
         same port: no connection, group or buffer survives, as after a real restart."""
         await stop_runner(self.service_runner)
         self.service_app = make_service_app(self.service_config)
-        self.service_runner = web.AppRunner(self.service_app, access_log=None)
+        self.service_runner = make_runner(self.service_app)
         await self.service_runner.setup()
         await GuardedSite(self.service_runner, listening_socket(self.service_port), self.counter,
                           log=_log).start()
@@ -156,7 +162,7 @@ async def start_local_stack(
     service_config = ServiceConfig(upstream=(UpstreamTemplate(url_template=webhook),),
                                    **service_options)
     service_app = make_service_app(service_config)
-    service_runner = web.AppRunner(service_app, access_log=None)
+    service_runner = make_runner(service_app)
     await service_runner.setup()
     counter = ConnectionCounter(connection_limits or ConnectionLimits())
     await GuardedSite(service_runner, service_sock, counter, log=_log).start()

@@ -38,6 +38,7 @@ async def handle_sse(request: web.Request, service: SignalRService,
         "Pragma": "no-cache",
         "Content-Encoding": "identity",
     })
+    response.force_close()  # an event stream is one long answer: its socket is not reused
     attachment = HttpAttachment(request.transport)
     session.attachment = attachment
     core = session.core
