@@ -107,6 +107,21 @@ class HubState(Generic[C]):
         return [state.connections[cid] for cid in sorted(state.groups.get(group, ()))
                 if cid not in skip]
 
+    def group_members(
+        self, hub: str, group: str, *, after: str | None = None, limit: int | None = None
+    ) -> tuple[list[C], bool]:
+        """The group's connections in ordinal connection-id order, only those after ``after``
+        (a cursor: the last id of the previous page), at most ``limit``; and whether more follow.
+
+        A cursor never repeats a connection across pages; one that joins behind it is missed.
+        """
+        state = self._peek(hub)
+        if state is None:
+            return [], False
+        ids = sorted(cid for cid in state.groups.get(group, ()) if after is None or cid > after)
+        shown = ids if limit is None else ids[:limit]
+        return [state.connections[cid] for cid in shown], len(shown) < len(ids)
+
     def has_user(self, hub: str, user: str) -> bool:
         state = self._peek(hub)
         return bool(state and state.users.get(user))

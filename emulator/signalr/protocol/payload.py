@@ -17,10 +17,15 @@ from ...errors import BadRequest, ProtocolError, UnsupportedMediaType
 
 __all__ = [
     "HUB_NAME",
+    "LATEST_REST_VERSION",
+    "REST_VERSIONS",
+    "check_api_version",
     "check_connection_id",
     "check_group",
     "check_hub",
+    "check_stream_id",
     "check_user",
+    "parse_minutes_to_expire",
     "parse_payload",
     "parse_payload_message",
     "parse_ttl",
@@ -30,6 +35,21 @@ HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_`,.\[\]]{0,127}$")
 _JSON_TYPES = ("application/json", "text/json")
 _MSGPACK_TYPE = "application/x-msgpack"
 _BINARY_TYPE = "application/octet-stream"
+_DIGITS = re.compile(r"[0-9]+")
+
+REST_VERSIONS = ("2022-06-01", "2023-07-01", "2024-12-01")
+"""The dated REST versions with a published spec, oldest first (docs/signalr-service.md,
+"Versions and routes")."""
+LATEST_REST_VERSION = REST_VERSIONS[-1]
+
+
+def check_api_version(requested: str | None, since: str) -> None:
+    """400 when ``requested`` names a published version older than ``since``, the first version
+    whose spec has the route. A missing or unknown version is let through, as Microsoft's
+    emulator lets every version through (docs/signalr-service.md, "Versions and routes")."""
+    if requested is not None and requested in REST_VERSIONS and requested < since:
+        raise BadRequest(f"api-version {requested} has no such operation; it was added in "
+                         f"{since} (use api-version={LATEST_REST_VERSION})")
 
 
 def check_hub(hub: str, application: str | None = None) -> str:
@@ -61,11 +81,26 @@ def check_connection_id(connection_id: str) -> str:
     return connection_id
 
 
+def check_stream_id(stream_id: str) -> str:
+    if not 0 < len(stream_id) <= 100 or not stream_id.strip():
+        raise BadRequest("stream id must be 1 to 100 characters and not only whitespace")
+    return stream_id
+
+
 def parse_ttl(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit():
+    if not _DIGITS.fullmatch(text):  # not str.isdigit: it takes "²", which int() refuses
         raise BadRequest("ttl must be a non-negative integer number of seconds")
+    return int(text)
+
+
+def parse_minutes_to_expire(text: str | None) -> int:
+    """``minutesToExpire`` of ``:generateToken``: an int32 of at least 1, 60 when absent."""
+    if text is None:
+        return 60
+    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= 2**31 - 1:
+        raise BadRequest("minutesToExpire must be an integer of at least 1")
     return int(text)
 
 

@@ -1,4 +1,4 @@
-"""Every REST route of v1 and 2022-06-01, with its status code.
+"""Every REST route of v1, 2022-06-01 and 2024-12-01, with its status code.
 
 docs/signalr-service.md, "Versions and routes".
 """
@@ -49,27 +49,77 @@ ROUTES = [
 ]
 
 
-@pytest.mark.parametrize("legacy", [False, True], ids=["2022-06-01", "v1"])
-@pytest.mark.parametrize(("method", "path", "status", "legacy_status", "code"), ROUTES)
-async def test_rest_route_status(make_service, http, legacy, method, path, status,
-                                 legacy_status, code):
-    """Each route answers with the documented status (and error code on not-found)."""
+async def _setup(make_service, http):
+    """A service with one client of user u1, in group g through its user."""
     service = await make_service()
     client = await connect_client(http, service, token=service.client_token(user_id="u1"))
-    prefix = "/api/v1" if legacy else "/api"
     setup = "/api/hubs/chat/users/u1/groups/g"
     async with http.put(service.base + setup, headers={
             "Authorization": f"Bearer {service.rest_token(setup)}"}) as r:
         assert r.status == 200
-    full = prefix + path.replace("{cid}", client.connection_id)
+    return service, client
+
+
+async def _call(http, service, method, full, version):
+    """Send one route's request; ``full`` has {cid} filled in, ``version`` is an api-version or
+    None (none sent)."""
     url_path = full.split("?")[0]
     headers = {"Authorization": f"Bearer {service.rest_token(url_path)}"}
-    kwargs = {"json": BODY} if method == "POST" and ":close" not in path else {}
-    query = "" if legacy else ("&" if "?" in full else "?") + "api-version=2022-06-01"
-    async with http.request(method, service.base + full + query, headers=headers,
-                            **kwargs) as response:
+    kwargs = {"json": BODY} if method == "POST" and ":close" not in full else {}
+    query = "" if version is None else ("&" if "?" in full else "?") + f"api-version={version}"
+    return http.request(method, service.base + full + query, headers=headers, **kwargs)
+
+
+@pytest.mark.parametrize("version", ["2022-06-01", "2024-12-01", "v1"])
+@pytest.mark.parametrize(("method", "path", "status", "legacy_status", "code"), ROUTES)
+async def test_rest_route_status(make_service, http, version, method, path, status,
+                                 legacy_status, code):
+    """Each route answers with the documented status (and error code on not-found), the same
+    under every dated version."""
+    service, client = await _setup(make_service, http)
+    legacy = version == "v1"
+    full = ("/api/v1" if legacy else "/api") + path.replace("{cid}", client.connection_id)
+    async with await _call(http, service, method, full, None if legacy else version) as response:
         assert response.status == (legacy_status if legacy else status)
         assert response.headers.get("x-ms-error-code") == code
+    await client.ws.close()
+
+
+# Routes added after 2022-06-01: (method, path under /api, first version, status with that
+# version or later, status under /api/v1). {cid} as above.
+NEWER_ROUTES = [
+    ("POST", "/hubs/chat/:generateToken?userId=u9", "2023-07-01", 200, 200),
+    ("POST", "/hubs/chat/:generateToken?minutesToExpire=0", "2023-07-01", 400, 400),
+    ("GET", "/hubs/chat/groups/g/connections", "2024-12-01", 200, 404),
+    ("GET", "/hubs/chat/groups/g/connections?maxpagesize=201", "2024-12-01", 400, 404),
+    ("GET", "/hubs/chat/groups/%20/connections", "2024-12-01", 400, 404),
+    ("GET", "/auth/accessKey", "2023-07-01", 501, 404),
+    ("POST", "/hubs/chat/:execute", "2023-07-01", 501, 404),
+    ("POST", "/hubs/chat/connections/{cid}/:invoke", "2024-12-01", 501, 404),
+    ("POST", "/hubs/chat/connections/{cid}/streams/s1/:send", "2024-12-01", 501, 404),
+    ("POST", "/hubs/chat/connections/{cid}/streams/s1/:complete", "2024-12-01", 501, 404),
+    ("POST", "/hubs/chat/connections/{cid}/streams/%20/:complete", "2024-12-01", 400, 404),
+    ("POST", "/hubs/9chat/connections/{cid}/:invoke", "2024-12-01", 400, 404),
+]
+OLDER = {"2023-07-01": "2022-06-01", "2024-12-01": "2023-07-01"}
+
+
+@pytest.mark.parametrize("version", ["latest", "none", "older", "v1"])
+@pytest.mark.parametrize(("method", "path", "since", "status", "legacy_status"), NEWER_ROUTES)
+async def test_rest_newer_route_status(make_service, http, version, method, path, since,
+                                       status, legacy_status):
+    """Routes of 2023-07-01 and 2024-12-01 work (or answer 501) with that version or none, are
+    a 400 with an older published version, and are not served under /api/v1 but
+    :generateToken."""
+    service, client = await _setup(make_service, http)
+    legacy = version == "v1"
+    full = ("/api/v1" if legacy else "/api") + path.replace("{cid}", client.connection_id)
+    sent = {"latest": "2024-12-01", "none": None, "older": OLDER[since], "v1": None}[version]
+    async with await _call(http, service, method, full, sent) as response:
+        expected = {"v1": legacy_status, "older": 400}.get(version, status)
+        assert response.status == expected
+        if version == "older":
+            assert f"added in {since}" in (await response.json())["message"]
     await client.ws.close()
 
 

@@ -94,3 +94,34 @@ def test_hub_state_keeps_latest_100_user_groups_without_ttl():
     assert state.user_in_group("h", "u", "g1", now=1)
     assert state.user_in_group("h", "u", "g100", now=1)
     assert state.user_in_group("h", "u", "timed", now=1)
+
+
+def test_hub_state_group_members_pages_in_connection_id_order():
+    state: HubState[Conn] = HubState()
+    for cid in ("c", "a", "d", "b", "out"):
+        state.add_connection("h", Conn(cid), now=0)
+    for cid in ("c", "a", "d", "b"):
+        state.add_to_group("h", cid, "g")
+    first, more = state.group_members("h", "g", limit=3)
+    assert ids(first) == ["a", "b", "c"] and [c.connection_id for c in first] == ["a", "b", "c"]
+    assert more
+    rest, more = state.group_members("h", "g", after="c", limit=3)
+    assert ids(rest) == ["d"] and not more
+    exact, more = state.group_members("h", "g", after="a", limit=3)
+    assert ids(exact) == ["b", "c", "d"] and not more  # a full last page says nothing follows
+    everything, more = state.group_members("h", "G")  # group names are case-sensitive
+    assert everything == [] and not more
+    assert state.group_members("other", "g") == ([], False)
+
+
+def test_hub_state_group_members_follow_joins_and_leaves_behind_the_cursor():
+    state: HubState[Conn] = HubState()
+    for cid in ("a", "b", "c"):
+        state.add_connection("h", Conn(cid, "u"), now=0)
+        state.add_to_group("h", cid, "g")
+    page, _ = state.group_members("h", "g", limit=2)
+    state.remove_connection("h", "b")
+    state.add_connection("h", Conn("aa", "u"), now=0)
+    state.add_to_group("h", "aa", "g")
+    rest, more = state.group_members("h", "g", after=page[-1].connection_id, limit=2)
+    assert ids(rest) == ["c"] and not more  # "aa" joined behind the cursor: not repeated
