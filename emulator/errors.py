@@ -31,6 +31,12 @@ middleware per app is the only place that turns these into responses.
         │   └── FunctionIndexingError  one function is in error; the host serves the others
         ├── BindingExpressionError   ``{headers.x}`` / ``%Setting%`` could not be resolved
         ├── InvalidFunctionKey       401: missing or wrong ``code`` / ``x-functions-key``
+        ├── CrossSiteRequest         403: a browser page on another origin calls the host's own
+        │                            endpoints (durable API, admin, webhooks)
+        ├── RequestTimeout           408: a request body did not arrive in time
+        ├── RequestTooLarge          413: a request body over the host's limit
+        ├── StoreError               503: the durable store cannot be read or written (locked,
+        │                            disk full, read-only); the message says which
         ├── WebhookError             a SignalR upstream request is refused (400 by default)
         ├── OutputBindingError       a ``signalR`` output is malformed or its REST call failed
         ├── DurableError             400: a Durable API request or an orchestrator's answer
@@ -48,6 +54,7 @@ __all__ = [
     "BindingExpressionError",
     "ConfigError",
     "Conflict",
+    "CrossSiteRequest",
     "DurableError",
     "EmulatorError",
     "EntityError",
@@ -68,7 +75,10 @@ __all__ = [
     "OutputBindingError",
     "PayloadTooLarge",
     "ProtocolError",
+    "RequestTimeout",
+    "RequestTooLarge",
     "SignalRError",
+    "StoreError",
     "UnsupportedMediaType",
     "UpstreamError",
     "WebhookError",
@@ -206,6 +216,32 @@ class InvalidFunctionKey(FunctionsHostError):
     """The request does not carry a key that satisfies the function's auth level."""
 
     status_hint = 401
+
+
+class CrossSiteRequest(FunctionsHostError):
+    """A browser request from a page that is not the host's own (nor a ``Host.CORS`` origin)
+    to an endpoint of the host itself; refused before any handler runs."""
+
+    status_hint = 403
+
+
+class RequestTimeout(FunctionsHostError):
+    """The request body did not arrive within the body timeout (a trickling upload)."""
+
+    status_hint = 408
+
+
+class RequestTooLarge(FunctionsHostError):
+    """The request body is over the host's size limit (``Content-Length`` or counted)."""
+
+    status_hint = 413
+
+
+class StoreError(FunctionsHostError):
+    """The durable store cannot be read or written; the message names the file and the cause
+    in plain words, the SQLite error is ``__cause__``."""
+
+    status_hint = 503
 
 
 class WebhookError(FunctionsHostError):

@@ -4,6 +4,7 @@ from ..errors import (
     BindingError,
     BindingExpressionError,
     ConfigError,
+    CrossSiteRequest,
     DurableError,
     EntityError,
     FunctionIndexingError,
@@ -12,6 +13,9 @@ from ..errors import (
     InvalidFunctionKey,
     InvocationError,
     OutputBindingError,
+    RequestTimeout,
+    RequestTooLarge,
+    StoreError,
     WebhookError,
 )
 
@@ -19,6 +23,7 @@ __all__ = [
     "BindingError",
     "BindingExpressionError",
     "ConfigError",
+    "CrossSiteRequest",
     "DurableError",
     "EntityError",
     "FunctionIndexingError",
@@ -27,5 +32,8 @@ __all__ = [
     "InvalidFunctionKey",
     "InvocationError",
     "OutputBindingError",
+    "RequestTimeout",
+    "RequestTooLarge",
+    "StoreError",
     "WebhookError",
 ]
