@@ -35,8 +35,6 @@ middleware per app is the only place that turns these into responses.
         │                            endpoints (durable API, admin, webhooks)
         ├── RequestTimeout           408: a request body did not arrive in time
         ├── RequestTooLarge          413: a request body over the host's limit
-        ├── StoreError               503: the durable store cannot be read or written (locked,
-        │                            disk full, read-only); the message says which
         ├── WebhookError             a SignalR upstream request is refused (400 by default)
         ├── OutputBindingError       a ``signalR`` output is malformed or its REST call failed
         ├── DurableError             400: a Durable API request or an orchestrator's answer
@@ -78,7 +76,6 @@ __all__ = [
     "RequestTimeout",
     "RequestTooLarge",
     "SignalRError",
-    "StoreError",
     "UnsupportedMediaType",
     "UpstreamError",
     "WebhookError",
@@ -235,13 +232,6 @@ class RequestTooLarge(FunctionsHostError):
     """The request body is over the host's size limit (``Content-Length`` or counted)."""
 
     status_hint = 413
-
-
-class StoreError(FunctionsHostError):
-    """The durable store cannot be read or written; the message names the file and the cause
-    in plain words, the SQLite error is ``__cause__``."""
-
-    status_hint = 503
 
 
 class WebhookError(FunctionsHostError):

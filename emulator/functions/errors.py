@@ -15,7 +15,6 @@ from ..errors import (
     OutputBindingError,
     RequestTimeout,
     RequestTooLarge,
-    StoreError,
     WebhookError,
 )
 
@@ -34,6 +33,5 @@ __all__ = [
     "OutputBindingError",
     "RequestTimeout",
     "RequestTooLarge",
-    "StoreError",
     "WebhookError",
 ]
