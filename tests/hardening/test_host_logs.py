@@ -132,12 +132,17 @@ async def test_host_logs_malformed_requests_without_traceback_or_key(
     and without the request line (where ``code=`` would be)."""
     from emulator.serve import quiet_malformed_requests
 
+    server_log = logging.getLogger("aiohttp.server")
+    before = list(server_log.filters)
     quiet_malformed_requests()
-    host = await make_test_host("hostile")
-    for _ in range(3):
-        answer = await raw_exchange(
-            host.port, b"GET /api/size?code=SECRETKEY\x01 HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert answer.startswith(b"HTTP/1.") and b" 400 " in answer[:20]
+    try:
+        host = await make_test_host("hostile")
+        for _ in range(3):
+            answer = await raw_exchange(
+                host.port, b"GET /api/size?code=SECRETKEY\x01 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.") and b" 400 " in answer[:20]
+    finally:
+        server_log.filters[:] = before  # the CLI installs it for good; a test must not
     records = [r for r in log_capture.records if r.name == "aiohttp.server"]
     assert [r.levelname for r in records] == ["WARNING", "INFO", "INFO"]
     assert all(r.exc_info is None for r in records)
