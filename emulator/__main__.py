@@ -15,7 +15,12 @@ from .cli import parse_args
 from .config import StackConfig, load_stack_config
 from .errors import EmulatorError
 from .logs import configure_logging
-from .serve import quiet_loop_errors, raise_open_files_limit, stop_signals
+from .serve import (
+    quiet_loop_errors,
+    quiet_malformed_requests,
+    raise_open_files_limit,
+    stop_signals,
+)
 from .upstream_init import write_sample_settings
 
 log = logging.getLogger("emulator")
@@ -49,6 +54,7 @@ async def _run(config: StackConfig) -> None:
     from .stack import default_counter, run_stack
 
     quiet_loop_errors(asyncio.get_running_loop(), log)
+    quiet_malformed_requests()
     counter = default_counter(raise_open_files_limit(log))
     stop = asyncio.Event()
     with stop_signals(stop):

@@ -21,10 +21,11 @@ middleware per app is the only place that turns these into responses.
     │   ├── BadRequest               400: REST body, names or query parameters
     │   ├── MethodNotAllowed         405
     │   ├── Conflict                 409: a second transport on one connection
-    │   ├── RequestTimeout           408: a request body that does not arrive in time
     │   ├── PayloadTooLarge          413
     │   ├── UnsupportedMediaType     415
     │   └── UpstreamError            502: the upstream was unreachable or timed out
+    ├── RequestTimeout               408: a request body that does not arrive in time
+    ├── RequestTooLarge              413: a request body over the server's limit
     ├── InvalidConnectionString      a SignalR connection string cannot be parsed
     └── FunctionsHostError           the local Functions host
         ├── IndexingError            the app cannot be loaded; worded the way Azure words it
@@ -32,6 +33,8 @@ middleware per app is the only place that turns these into responses.
         │   └── FunctionIndexingError  one function is in error; the host serves the others
         ├── BindingExpressionError   ``{headers.x}`` / ``%Setting%`` could not be resolved
         ├── InvalidFunctionKey       401: missing or wrong ``code`` / ``x-functions-key``
+        ├── CrossSiteRequest         403: a browser page on another origin calls the host's own
+        │                            endpoints (durable API, admin, webhooks)
         ├── WebhookError             a SignalR upstream request is refused (400 by default)
         ├── OutputBindingError       a ``signalR`` output is malformed or its REST call failed
         ├── DurableError             400: a Durable API request or an orchestrator's answer
@@ -49,6 +52,7 @@ __all__ = [
     "BindingExpressionError",
     "ConfigError",
     "Conflict",
+    "CrossSiteRequest",
     "DurableError",
     "EmulatorError",
     "EntityError",
@@ -70,6 +74,7 @@ __all__ = [
     "PayloadTooLarge",
     "ProtocolError",
     "RequestTimeout",
+    "RequestTooLarge",
     "SignalRError",
     "UnsupportedMediaType",
     "UpstreamError",
@@ -162,12 +167,6 @@ class PayloadTooLarge(SignalRError):
     status_hint = 413
 
 
-class RequestTimeout(SignalRError):
-    """A request body did not arrive in time."""
-
-    status_hint = 408
-
-
 class UnsupportedMediaType(SignalRError):
     status_hint = 415
 
@@ -176,6 +175,19 @@ class UpstreamError(SignalRError):
     """The upstream could not be reached or did not answer in time."""
 
     status_hint = 502
+
+
+class RequestTimeout(EmulatorError):
+    """A request body did not arrive within the body timeout (a trickling upload); either
+    server answers 408."""
+
+    status_hint = 408
+
+
+class RequestTooLarge(EmulatorError):
+    """A request body is over the server's size limit (``Content-Length`` or counted)."""
+
+    status_hint = 413
 
 
 class InvalidConnectionString(EmulatorError, ValueError):
@@ -214,6 +226,13 @@ class InvalidFunctionKey(FunctionsHostError):
     """The request does not carry a key that satisfies the function's auth level."""
 
     status_hint = 401
+
+
+class CrossSiteRequest(FunctionsHostError):
+    """A browser request from a page that is not the host's own (nor a ``Host.CORS`` origin)
+    to an endpoint of the host itself; refused before any handler runs."""
+
+    status_hint = 403
 
 
 class WebhookError(FunctionsHostError):

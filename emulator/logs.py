@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import traceback
 
 __all__ = ["FunctionLogNames", "OnceLog", "configure_logging", "current_function",
-           "printable"]
+           "printable", "safe_traceback"]
 
 MAX_LOGGED = 200
 _CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
@@ -22,6 +23,33 @@ def printable(value: object, limit: int = MAX_LOGGED) -> str:
     text = str(value)
     cut = text[:limit].translate(_CONTROL)
     return cut + ("…" if len(text) > limit else "")
+
+
+def safe_traceback(error: BaseException, limit: int = 1000) -> str:
+    """A traceback as ``logging`` would print it, whose exception lines (the part a client can
+    fill: ``ValueError(user_input)``) are escaped like :func:`printable`; frames are the code's
+    own file names and lines. Chained causes come first, as Python prints them."""
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen and len(chain) < 10:
+        chain.append(current)
+        seen.add(id(current))
+        current = current.__cause__ or (None if current.__suppress_context__
+                                        else current.__context__)
+    parts: list[str] = []
+    for position, item in enumerate(reversed(chain)):
+        if position:
+            parts.append("\nThe above exception was the direct cause of the following "
+                         "exception:\n\n" if item.__cause__ is not None else
+                         "\nDuring handling of the above exception, another exception "
+                         "occurred:\n\n")
+        if item.__traceback__ is not None:
+            parts.append("Traceback (most recent call last):\n")
+            parts.extend(traceback.format_list(traceback.extract_tb(item.__traceback__)))
+        text = "".join(traceback.format_exception_only(type(item), item)).rstrip("\n")
+        parts.append(printable(text, limit) + "\n")
+    return "".join(parts).rstrip("\n")
 
 
 
@@ -52,6 +80,26 @@ class OnceLog:
             return
         self.mark(logger, key)
         logger.warning(message, *args)
+
+    def error(self, logger: logging.Logger, key: str, message: str, *args: object) -> None:
+        """ERROR the first time, INFO afterwards: a failure that repeats (a client can make it
+        repeat) is said loudly once."""
+        if self.seen(logger, key):
+            logger.info(message, *args)
+            return
+        self.mark(logger, key)
+        logger.error(message, *args)
+
+    def exception(self, logger: logging.Logger, key: str, error: BaseException, message: str,
+                  *args: object) -> None:
+        """ERROR with the traceback (:func:`safe_traceback`) the first time; afterwards one INFO
+        line ending in the exception's type and message."""
+        if self.seen(logger, key):
+            logger.info(message + ": %s (traceback logged once before)", *args,
+                        printable(f"{type(error).__name__}: {error}", 500))
+            return
+        self.mark(logger, key)
+        logger.error(message + "\n%s", *args, safe_traceback(error))
 
 
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar(

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import logging
+import re
 import resource
 import signal
 import socket
@@ -19,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .logs import OnceLog
+from .logs import OnceLog, printable
 
 __all__ = [
     "KEEPALIVE_TIMEOUT",
@@ -30,7 +34,9 @@ __all__ = [
     "make_runner",
     "page_origins",
     "quiet_loop_errors",
+    "quiet_malformed_requests",
     "raise_open_files_limit",
+    "release_free_memory",
     "stop_signals",
     "url_host",
 ]
@@ -292,3 +298,72 @@ def quiet_loop_errors(loop: asyncio.AbstractEventLoop, log: logging.Logger) -> N
             log.error("%s", message, exc_info=error)
 
     loop.set_exception_handler(handle)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+    if trim is not None:
+        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+def release_free_memory() -> bool:
+    """Hand memory that Python has freed back to the system; True when it could.
+
+    After a large request body is freed, glibc keeps the pages: CPython reads a body in many
+    small chunks from the heap, and glibc raises its mmap threshold after the first large free,
+    so later large buffers come from the heap too. ``malloc_trim(0)`` returns every free page of
+    every arena (``man 3 malloc_trim``). It is thread-safe and takes from a few to a few tens
+    of milliseconds here, so callers run it on a worker thread, after large bodies only.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+_CODE = re.compile(r"(code=)[^&\s'\"]*", re.IGNORECASE)
+
+
+class _MalformedRequests(logging.Filter):
+    """aiohttp's server logger says ``Error handling request`` at ERROR, with a traceback and
+    the offending bytes (the request line with its ``?code=`` key), for every malformed request
+    a client sends. This turns those records into one line: WARNING once per kind, then INFO;
+    the parser's reason only, escaped, with any ``code=`` value cut out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.once = OnceLog()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError):
+            return True
+        lines = str(error.message or "").strip().splitlines() or [type(error).__name__]
+        reason = _CODE.sub(r"\1…", lines[0].strip().rstrip(":"))
+        peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        key = f"malformed:{type(error).__name__}:{reason}"
+        level = logging.INFO if self.once.seen(logging.getLogger(record.name), key) else (
+            logging.WARNING)
+        self.once.mark(logging.getLogger(record.name), key)
+        record.msg, record.args = "refused a malformed request from %s: %s", (
+            peer, printable(reason))
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        record.levelno, record.levelname = level, logging.getLevelName(level)
+        return True
+
+
+def quiet_malformed_requests() -> None:
+    """Install the filter above on aiohttp's server logger (once; entry points call this)."""
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _MalformedRequests) for f in logger.filters):
+        logger.addFilter(_MalformedRequests())

@@ -16,6 +16,7 @@ from ..serve import (
     bind_sockets,
     make_runner,
     quiet_loop_errors,
+    quiet_malformed_requests,
     raise_open_files_limit,
     stop_signals,
     url_host,
@@ -37,6 +38,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--enable-auth", action="store_true", help="check function keys")
     parser.add_argument("--keys-file", type=Path, default=None)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="time a client has to send a request body (then 408)")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser.parse_args(argv)
 
@@ -44,6 +47,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 async def _serve(config: HostConfig, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM (also when started with SIGINT ignored)."""
     quiet_loop_errors(asyncio.get_running_loop(), host_logger)
+    quiet_malformed_requests()
     counter = ConnectionCounter(
         ConnectionLimits.for_open_files(raise_open_files_limit(host_logger)))
     stop = asyncio.Event()
@@ -76,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                             cors_origins=section.cors_origins,
                             cors_credentials=section.cors_credentials,
                             enable_auth=args.enable_auth, keys_file=args.keys_file,
-                            data_dir=args.data_dir, public_url=f"http://{args.host}:{port}")
+                            data_dir=args.data_dir, public_url=f"http://{args.host}:{port}",
+                            body_timeout=args.body_timeout)
         asyncio.run(_serve(config, args.host, port))
     except (FunctionsHostError, OSError) as exc:
         host_logger.error("%s", exc)

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from .errors import InvalidFunctionKey
+from .gate import read_body
 from .keys import key_from_request
 from .runtime import HostRuntime
 from .timers import TIMERS
@@ -41,7 +42,7 @@ async def _invocation_input(request: web.Request) -> str | None:
     if media not in _JSON_TYPES and not media.endswith("+json"):
         raise web.HTTPUnsupportedMediaType(text="send {\"input\": \"...\"} as application/json")
     try:
-        body: Any = json.loads(await request.read() or b"null")
+        body: Any = json.loads(await read_body(request) or b"null")
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):

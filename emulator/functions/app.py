@@ -3,8 +3,9 @@
 Routes: ``/runtime/webhooks/signalr`` (SignalR trigger upstream), the Durable HTTP API under
 ``/runtime/webhooks/durabletask`` when the app has entities, ``POST /admin/functions/{name}``
 (manual runs) and every HTTP trigger under ``/{routePrefix}/{route}``; timer functions run on
-their schedules while the app runs. One middleware turns host errors into their
-``status_hint``; another applies CORS from ``Host.CORS`` / ``Host.CORSCredentials``.
+their schedules while the app runs. Three middlewares, outermost first: CORS from ``Host.CORS``
+/ ``Host.CORSCredentials``; errors into their ``status_hint``; the gate (``gate.py``: pages on
+other origins kept off the host's own endpoints, the body size limit, memory handed back).
 """
 
 from __future__ import annotations
@@ -19,11 +20,28 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from ..errors import EmulatorError
 from ..logs import printable
 from .admin import setup_admin
 from .config import HostConfig
-from .errors import FunctionsHostError, InvocationError, WebhookError
+from .errors import (
+    FunctionsHostError,
+    InvocationError,
+    RequestTimeout,
+    RequestTooLarge,
+    WebhookError,
+)
 from .expressions import binding_data_for_http
+from .gate import (
+    GATE,
+    BodyLimits,
+    Gate,
+    answer_and_close,
+    gate_middleware,
+    host_page_origins,
+    logged_path,
+    read_body,
+)
 from .http_binding import build_http_request, response_parts
 from .indexing import format_function_table
 from .invoke import InvocationResult
@@ -46,18 +64,23 @@ from .webhook import (
 __all__ = ["RUNTIME", "make_app"]
 
 RUNTIME = web.AppKey("runtime", HostRuntime)
-MAX_REQUEST_BODY = 100 * 1024 * 1024
-"""The Functions host's request size limit (100 MB); larger bodies get 413."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _log_refusal(request: web.Request, status: int, message: str) -> None:
-    """WARNING the first time a refusal is seen by this host, INFO afterwards (no log floods);
-    what the client sent is escaped (no forged lines)."""
-    path = printable(request.path)
+def _route_kind(request: web.Request, exc: BaseException) -> str:
+    """A key for "the same refusal again": the route and the error, never client values, so
+    a flood of distinct paths or names still warns once."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "?"
+    return f"{route}:{type(exc).__name__}"
+
+
+def _log_refusal(request: web.Request, status: int, exc: BaseException) -> None:
+    """WARNING the first time a kind of refusal is seen by this host, INFO afterwards (no log
+    floods); what the client sent is escaped (no forged lines)."""
     request.app[RUNTIME].refusals.warning(
-        host_logger, f"{path}:{status}:{message}", "%s %s refused with %d: %s",
-        printable(request.method), path, status, printable(message))
+        host_logger, f"{_route_kind(request, exc)}:{status}", "%s %s refused with %d: %s",
+        printable(request.method), logged_path(request), status, printable(exc, 500))
 
 
 @web.middleware
@@ -66,16 +89,22 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except web.HTTPException:
         raise
-    except FunctionsHostError as exc:
+    except EmulatorError as exc:
         status = exc.status_hint
         if status >= 500:
-            host_logger.error("%s %s failed: %s", request.method, request.path, exc)
+            request.app[RUNTIME].failures.error(
+                host_logger, f"{_route_kind(request, exc)}:{status}", "%s %s failed: %s",
+                printable(request.method), logged_path(request), printable(exc, 500))
             return web.Response(status=status)
-        _log_refusal(request, status, str(exc))
-        return web.Response(status=status, text=str(exc))
-    except Exception:
-        host_logger.exception("unexpected error while serving %s %s", request.method,
-                              request.path)
+        _log_refusal(request, status, exc)
+        response = web.Response(status=status, text=str(exc))
+        if isinstance(exc, (RequestTooLarge, RequestTimeout)):
+            return await answer_and_close(request, response)
+        return response
+    except Exception as exc:
+        request.app[RUNTIME].failures.exception(
+            host_logger, _route_kind(request, exc), exc, "unexpected error while serving %s %s",
+            printable(request.method), logged_path(request))
         return web.Response(status=500)
 
 
@@ -125,7 +154,7 @@ async def _http_trigger(request: web.Request) -> web.StreamResponse:
     if runtime.keys is not None:
         runtime.keys.authorize_function(
             info.name, info.auth_level, key_from_request(request.headers, request.query))
-    body = await request.read()
+    body = await read_body(request)
     req = build_http_request(method=request.method, url=str(request.url),
                              headers=request.headers.items(), query=request.query.items(),
                              route_params=route_values, body=body)
@@ -180,7 +209,7 @@ async def _signalr_webhook(request: web.Request) -> web.StreamResponse:
                            f"'{key[2]}'", status_hint=404)
     connection_string_from(runtime.config.settings, connection_setting_name(info.trigger))
     verify_upstream_signature(request.headers, runtime.signature_keys())
-    body = await request.read()
+    body = await read_body(request)
     category = key[1]
     if category == "connections":
         message = parse_connection_body(body)
@@ -199,7 +228,8 @@ async def _signalr_webhook(request: web.Request) -> web.StreamResponse:
     error: str | None = None
     try:
         if names and len(names) != len(arguments):
-            runtime.invoker.log_failure(info, invocation_id, "parameterNames mismatch")
+            runtime.invoker.log_failure(info, invocation_id, "parameterNames mismatch",
+                                        "parameterNames")
             raise WebhookError(f"The number of arguments ({len(arguments)}) does not match "
                                f"parameterNames ({len(names)}) of function '{info.name}'",
                                status_hint=500)
@@ -283,8 +313,12 @@ def _assemble(config: HostConfig, runtime: HostRuntime) -> web.Application:
         runtime.keys = load_or_create_keys(config.resolved_keys_file,
                                            lambda: secrets.token_urlsafe(32))
         host_logger.info("key checks are on; keys are in %s", config.resolved_keys_file)
-    app = web.Application(middlewares=[_cors(config), _errors], client_max_size=MAX_REQUEST_BODY)
+    limits = BodyLimits(config.resolved_max_request_body, config.body_timeout)
+    app = web.Application(middlewares=[_cors(config), _errors, gate_middleware],
+                          client_max_size=limits.max_bytes)
     app[RUNTIME] = runtime
+    app[GATE] = Gate(host_page_origins(config.public_url, config.cors_origins), limits,
+                     open_routes=[_http_trigger])
     app.cleanup_ctx.append(_session_ctx)
     app.router.add_route("*", "/runtime/webhooks/signalr", _signalr_webhook)
     app.router.add_route("*", "/runtime/webhooks/signalr/{extra:.*}", _signalr_webhook)

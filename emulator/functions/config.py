@@ -21,6 +21,8 @@ from .errors import ConfigError
 from .log import host_logger
 
 __all__ = [
+    "BODY_SIZE_SETTING",
+    "DEFAULT_MAX_REQUEST_BODY",
     "DEFAULT_SCRIPT_FILE",
     "HostConfig",
     "HostJson",
@@ -32,6 +34,9 @@ __all__ = [
 ]
 
 DEFAULT_SCRIPT_FILE = "function_app.py"
+BODY_SIZE_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+"""The Functions host's setting for its request size limit (docs/functions-host.md, "Limits")."""
+DEFAULT_MAX_REQUEST_BODY = 104_857_600
 _SCRIPT_FILE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_\-]*\.py$")
 
 
@@ -62,6 +67,13 @@ class HostConfig:
     """The app's host.json when the caller has read it; else the host reads it at start."""
     functions: tuple[str, ...] = ()
     """Run only these functions (Core Tools' ``--functions``); empty: every function."""
+    max_request_body: int | None = None
+    """Bytes a request body may have; None: ``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT``, else 100 MiB
+    (the Functions host's default). Larger bodies get 413."""
+    body_timeout: float = 30.0
+    """Seconds a client has to send a request body; a slower one gets 408 and is closed."""
+    store_busy_timeout: float = 5.0
+    """Seconds a durable store write waits for a lock another process holds, then fails."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "app_dir", Path(self.app_dir).resolve())
@@ -78,6 +90,19 @@ class HostConfig:
             raise ConfigError(
                 f"script file {self.script_file!r} must match {_SCRIPT_FILE.pattern}"
             )
+
+    @property
+    def resolved_max_request_body(self) -> int:
+        """``max_request_body``, else ``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT``, else 100 MiB."""
+        if self.max_request_body is not None:
+            return self.max_request_body
+        text = self.settings.get(BODY_SIZE_SETTING, "").strip()
+        if not text:
+            return DEFAULT_MAX_REQUEST_BODY
+        if not text.isdigit() or int(text) <= 0:
+            raise ConfigError(f"{BODY_SIZE_SETTING} must be a positive number of bytes, "
+                              f"got {text!r}")
+        return int(text)
 
     @property
     def resolved_keys_file(self) -> Path:

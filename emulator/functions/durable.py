@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,13 +26,15 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from ..logs import OnceLog, printable
 from .durable_engine import DurableFunctions, OrchestrationEngine, utc_now
 from .durable_entities import EntityEngine
-from .durable_store import ACTIVITY, ORCHESTRATION, DurableStore, Wake
+from .durable_store import ACTIVITY, ORCHESTRATION, DurableStore, Wake, describe_store_error
 from .entities import Operation
 from .errors import BindingError, ConfigError, EntityError
 from .expressions import resolve_settings
 from .indexing import FunctionInfo
+from .keys import DURABLE_SYSTEM_KEY
 from .log import host_logger
 from .orchestrations import BASE_PATH, client_payload, unknown_function_message
 from .runtime import HostRuntime
@@ -101,7 +104,13 @@ class DurableRuntime:
                                     ).lower() == "anystate"
         """host.json lets a start replace an instance that is still running."""
         self.store = DurableStore.open(runtime.config.resolved_data_dir / "entities.sqlite3",
-                                       self.hub)
+                                       self.hub, busy_timeout=runtime.config.store_busy_timeout)
+        if self.store.moved_aside is not None:
+            aside, reason = self.store.moved_aside
+            host_logger.error("the durable store %s could not be read (%s): it was moved to %s "
+                              "and the host starts with an empty store. The entity state and "
+                              "orchestrations it held are in that file.", self.store.path,
+                              reason, aside)
         # Every store call runs on this one thread, in order: a commit or a WAL checkpoint
         # waits on the disk there, never on the event loop (benchmarks/RESULTS.md, latency).
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="durable-store")
@@ -113,7 +122,7 @@ class DurableRuntime:
         self.engine = OrchestrationEngine(runtime, self.functions, self.store, self.in_store,
                                           self.hub, self.client_inputs)
         self.entity_engine = EntityEngine(runtime, self.functions, self.store, self.in_store,
-                                          self.hub)
+                                          self.hub, self.store_failure)
         self.workers: dict[tuple[str, str], _Worker] = {}
         self.activities: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(_activity_slots(options))
@@ -123,6 +132,29 @@ class DurableRuntime:
         self.closing = False
         self.origin: str | None = None
         """This host's own origin, learnt from the first request (for activity clients)."""
+        self.rpc_secret = secrets.token_urlsafe(32)
+        """The path segment of the SDK's ``rpcBaseUrl``: fresh at each start, never stored or
+        logged, so only this host's own durable clients know it."""
+        self.store_errors = OnceLog()
+        """Store failures: ERROR once per kind (disk full, locked...), then INFO."""
+
+    @property
+    def webhook_query(self) -> str:
+        """The query every management URL carries: ``code=<durabletask_extension key>`` when
+        keys are checked (the extension appends its webhook URL's query), else nothing."""
+        keys = self.runtime.keys
+        if keys is None:
+            return ""
+        return f"code={keys.system_keys[DURABLE_SYSTEM_KEY]}"
+
+    def store_failure(self, exc: sqlite3.Error, category: str, what: str,
+                      outcome: str = "") -> None:
+        """Say plainly that ``what`` could not use the store: ERROR the first time per
+        ``category`` and kind of failure (disk full, locked...), INFO afterwards."""
+        kind = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+        self.store_errors.error(host_logger, f"{category}:{kind}", "%s: %s%s", what,
+                                describe_store_error(exc, self.store.path,
+                                                     self.store.busy_timeout), outcome)
 
     # -- the store -----------------------------------------------------------------------------
     async def in_store(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -192,10 +224,12 @@ class DurableRuntime:
                         worker.again = True
                         self.dispatch(wakes)
         except sqlite3.Error as exc:
-            host_logger.error("orchestration %s: cannot read or save its history in %s (%s: %s)",
-                              target, self.store.path, type(exc).__name__, exc)
-        except Exception:
-            host_logger.exception("durable %s %s: unexpected error", kind, target)
+            self.store_failure(exc, kind, f"{kind} {printable(target)}: cannot read or save "
+                               f"its history", "; it runs again when the store can be written")
+        except Exception as exc:
+            self.runtime.failures.exception(host_logger, f"durable-{kind}", exc,
+                                            "durable %s %s: unexpected error", kind,
+                                            printable(target))
         finally:
             if self.workers.get((kind, target)) is worker:
                 del self.workers[(kind, target)]
@@ -221,10 +255,11 @@ class DurableRuntime:
                     if wake is not None:
                         self.dispatch([wake])
             except sqlite3.Error as exc:
-                host_logger.error("activity work item %d: cannot read or save it in %s (%s: %s)",
-                                  seq, self.store.path, type(exc).__name__, exc)
-            except Exception:
-                host_logger.exception("activity work item %d: unexpected error", seq)
+                self.store_failure(exc, ACTIVITY, f"activity work item {seq}: cannot read or "
+                                   f"save it", "; it runs again after a restart")
+            except Exception as exc:
+                self.runtime.failures.exception(host_logger, "durable-activity", exc,
+                                                "activity work item %d: unexpected error", seq)
 
     def _update_idle(self) -> None:
         if not self.workers and not self.activities:
@@ -276,8 +311,9 @@ class DurableRuntime:
         """Values of the ``durableClient`` bindings of one invocation."""
         origin = origin or self.origin or (self.runtime.config.public_url or
                                            "http://127.0.0.1:7071").rstrip("/")
+        rpc = f"{origin}{BASE_PATH}/rpc/{self.rpc_secret}/"
         return {b.name: client_payload(origin, str(b.get("taskHub") or self.hub),
-                                       b.get("connectionName"))
+                                       b.get("connectionName"), self.webhook_query, rpc)
                 for b in info.bindings if b.kind == "durableclient"}
 
     def inputs_for(self, info: FunctionInfo, request: web.Request) -> dict[str, Any]:
@@ -319,6 +355,7 @@ def setup_durable(app: web.Application, runtime: HostRuntime) -> None:
     app[DURABLE] = durable
     runtime.durable = durable
     app.router.add_route("*", BASE_PATH, handle_durable_request)
+    app.router.add_route("*", BASE_PATH + "/rpc/{rpc}/{tail:.*}", handle_durable_request)
     app.router.add_route("*", BASE_PATH + "/{tail:.*}", handle_durable_request)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import json
 import sqlite3
 import uuid
@@ -22,10 +23,14 @@ from typing import Any
 
 from aiohttp import web
 
+from ..logs import printable
 from .durable import DURABLE, DurableRuntime
 from .durable_engine import durable_name, new_execution_id, utc_now
+from .durable_store import describe_store_error
 from .entities import Operation, check_entity_key, encode_signal_input
-from .errors import DurableError
+from .errors import DurableError, InvalidFunctionKey
+from .gate import logged_path, read_body
+from .keys import DURABLE_SYSTEM_KEY, key_from_request
 from .log import host_logger
 from .orchestrations import (
     BASE_PATH,
@@ -72,9 +77,26 @@ class _ApiError(DurableError):
         return web.json_response(body, status=self.status_hint)
 
 
-def authorize(request: web.Request) -> None:
-    """Who may call the durable API: today, callers on this machine only (the SDK calls it from
-    inside the host). Key checks and cross-site refusals belong here too."""
+def authorize(request: web.Request, durable: DurableRuntime) -> None:
+    """Who may call the durable API (pages on other origins were refused before, gate.py).
+
+    - The SDK's own calls come in under ``rpc/<secret>/`` (the client binding's ``rpcBaseUrl``):
+      the secret is the proof, as the extension's RPC endpoint is open to its own worker.
+    - With keys checked, the ``durabletask_extension`` system key or the master key, in
+      ``code=`` or ``x-functions-key``, as the Functions host authorizes extension webhooks
+      (docs/durable.md, "Management API").
+    - Without, callers on this machine only.
+    """
+    secret = request.match_info.get("rpc")
+    if secret is not None:
+        if not hmac.compare_digest(secret.encode(), durable.rpc_secret.encode()):
+            raise InvalidFunctionKey("this is not the durable client's RPC address")
+        return
+    keys = durable.runtime.keys
+    if keys is not None:
+        keys.authorize_system(DURABLE_SYSTEM_KEY, key_from_request(request.headers,
+                                                                   request.query))
+        return
     remote = request.remote or ""
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     local = sockname[0] if sockname else None
@@ -114,7 +136,7 @@ async def handle_durable_request(request: web.Request) -> web.StreamResponse:
     """Every durable route: authorize, pick the task hub, run the operation."""
     durable = request.app[DURABLE]
     try:
-        authorize(request)
+        authorize(request, durable)
         durable.learn_origin(request)
         route = match_api_route(request.method, request.match_info.get("tail", ""))
         if route.operation == ApiOperation.NOT_FOUND:
@@ -128,15 +150,16 @@ async def handle_durable_request(request: web.Request) -> web.StreamResponse:
         _log_refusal(request, exc)
         return web.json_response({"Message": str(exc)}, status=exc.status_hint)
     except sqlite3.Error as exc:
-        host_logger.error("durable API %s %s: the store failed (%s: %s)", request.method,
-                          request.path, type(exc).__name__, exc)
-        return web.json_response({"Message": _WENT_WRONG}, status=503)
+        durable.store_failure(exc, "api", f"durable API {printable(request.method)} "
+                                          f"{logged_path(request)}", "; answered 503")
+        return web.json_response({"Message": _WENT_WRONG,
+                                  "ExceptionMessage": describe_store_error(exc)}, status=503)
 
 
 def _log_refusal(request: web.Request, exc: DurableError) -> None:
     detail = getattr(exc, "detail", None)
-    host_logger.info("%s %s answered %d: %s", request.method, request.path, exc.status_hint,
-                     detail or exc)
+    host_logger.info("%s %s answered %d: %s", printable(request.method), logged_path(request),
+                     exc.status_hint, printable(detail or exc, 500))
 
 
 class _Call:
@@ -158,7 +181,8 @@ class _Call:
 
     def urls(self, instance_id: str) -> dict[str, str]:
         origin = f"{self.request.url.scheme}://{self.request.url.raw_authority}"
-        return management_urls(origin + BASE_PATH, instance_id, self.hub, self.connection)
+        return management_urls(origin + BASE_PATH, instance_id, self.hub, self.connection,
+                               self.durable.webhook_query)
 
 
 # -- orchestrations ------------------------------------------------------------------------------
@@ -192,7 +216,7 @@ async def _start_instance(call: _Call, name: str, instance_id: str, text: str | 
                                   StartInstance(instance_id, str(name), text),
                                   new_execution_id(), utc_now())
     durable.dispatch([wake])
-    host_logger.info("orchestration %s (%s) scheduled", instance_id, name)
+    host_logger.info("orchestration %s (%s) scheduled", printable(instance_id), printable(name))
     return instance_id
 
 
@@ -229,7 +253,7 @@ async def _started(call: _Call, instance_id: str) -> web.Response:
 
 
 async def _start(call: _Call) -> web.Response:
-    body = await call.request.read()
+    body = await read_body(call.request)
     text = None
     if body:
         try:
@@ -364,7 +388,7 @@ async def _raise_event(call: _Call) -> web.Response:
     if call.request.content_type.lower() != "application/json":
         raise _ApiError(400, "Only application/json request content is supported")
     try:
-        text = json.dumps(json.loads(await call.request.read()), separators=(",", ":"),
+        text = json.dumps(json.loads(await read_body(call.request)), separators=(",", ":"),
                           ensure_ascii=False)
     except (ValueError, UnicodeDecodeError):
         raise _ApiError(400, "Invalid JSON content", "the request body is not JSON",
@@ -409,7 +433,7 @@ async def _entity_signal(call: _Call) -> web.Response:
     if call.own:
         call.durable.entity(name)
     operation = "delete" if call.request.method == "DELETE" else call.query.get("op", "")
-    body = await call.request.read()
+    body = await read_body(call.request)
     op = Operation(name=operation, input=encode_signal_input(body, call.request.content_type),
                    id=str(uuid.uuid4()))
     await call.durable.signal(call.hub, name, key, op)

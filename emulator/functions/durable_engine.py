@@ -21,6 +21,7 @@ import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from ..logs import printable
 from .durable_store import ActivityItem, DurableStore, Wake
 from .errors import DurableError, FunctionsHostError, InvocationError
 from .indexing import FunctionInfo
@@ -213,12 +214,12 @@ class OrchestrationEngine:
     @staticmethod
     def _log(record: InstanceRecord, decision: Decision) -> None:
         if decision.status == OrchestrationStatus.FAILED:
-            host_logger.warning("orchestration %s (%s) failed: %s", record.instance_id,
-                                record.name, decision.output)
+            host_logger.warning("orchestration %s (%s) failed: %s", printable(record.instance_id),
+                                printable(record.name), printable(decision.output, 500))
         elif decision.status.is_terminal or decision.status in (
                 OrchestrationStatus.CONTINUED_AS_NEW, OrchestrationStatus.SUSPENDED):
-            host_logger.info("orchestration %s (%s) %s", record.instance_id, record.name,
-                             decision.status.title)
+            host_logger.info("orchestration %s (%s) %s", printable(record.instance_id),
+                             printable(record.name), decision.status.title)
 
     # -- activities ----------------------------------------------------------------------------
     async def run_activity(self, item: ActivityItem) -> Wake | None:

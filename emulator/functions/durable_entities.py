@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Callable
 
 import azure.functions as func
 
+from ..logs import printable
 from .durable_engine import DurableFunctions, StoreCall, utc_now
 from .durable_store import ENTITY, DurableStore, EntityRecord, Wake
 from .entities import (
@@ -41,12 +43,15 @@ class EntityEngine:
     """Entity batches for the host's own task hub."""
 
     def __init__(self, runtime: HostRuntime, functions: DurableFunctions, store: DurableStore,
-                 in_store: StoreCall, hub: str) -> None:
+                 in_store: StoreCall, hub: str,
+                 report: Callable[[sqlite3.Error, str, str, str], None]) -> None:
         self.runtime = runtime
         self.functions = functions
         self.store = store
         self.in_store = in_store
         self.hub = hub
+        self.report = report
+        """Logs a store failure plainly, once per kind (DurableRuntime.store_failure)."""
         self._volatile: dict[str, list[str]] = {}
         """Entity requests whose durable queueing failed (disk full): run from memory."""
 
@@ -59,9 +64,8 @@ class EntityEngine:
         except sqlite3.Error as exc:
             if hub.lower() != self.hub.lower():
                 raise EntityError(f"cannot queue the signal: {exc}", status_hint=503) from exc
-            host_logger.error("entity %s: cannot queue a signal in %s (%s: %s); it runs from "
-                              "memory and is lost if the host stops first", scheduler_id,
-                              self.store.path, type(exc).__name__, exc)
+            self.report(exc, "entity-queue", f"entity {printable(scheduler_id)}: cannot queue "
+                        f"a signal", "; it runs from memory and is lost if the host stops first")
             self._volatile.setdefault(scheduler_id, []).append(request)
             return Wake(hub.lower(), ENTITY, scheduler_id, utc_now())
 
@@ -71,7 +75,7 @@ class EntityEngine:
         info = self.functions.entities.get(name)
         if info is None:  # the app no longer has this entity: its requests wait in the store
             host_logger.warning("entity %s: no entity function named '%s'; its requests stay "
-                                "queued", scheduler_id, name)
+                                "queued", printable(scheduler_id), printable(name))
             return None
         volatile = self._volatile.pop(scheduler_id, [])
         try:
@@ -89,7 +93,8 @@ class EntityEngine:
             try:
                 batch.append(decode_request(text))
             except EntityError as exc:
-                host_logger.error("entity %s: dropping a malformed request: %s", scheduler_id, exc)
+                host_logger.error("entity %s: dropping a malformed request: %s",
+                                  printable(scheduler_id), printable(exc, 500))
         outcome, responses = await self._run_batch(info, name, key, record, batch)
         try:
             return await self.in_store(self.store.commit_entity_batch, self.hub, name, key,
@@ -100,9 +105,9 @@ class EntityEngine:
 
     def _lost(self, scheduler_id: str, exc: sqlite3.Error, volatile: int) -> None:
         # Disk full, read-only or locked: say so plainly, keep serving the others.
-        host_logger.error("entity %s: cannot read or save its state in %s (%s: %s); the last "
-                          "saved state is kept, %d operation(s) held in memory are lost",
-                          scheduler_id, self.store.path, type(exc).__name__, exc, volatile)
+        self.report(exc, "entity-batch", f"entity {printable(scheduler_id)}: cannot read or "
+                    f"save its state", f"; the last saved state is kept, {volatile} "
+                    f"operation(s) held in memory are lost")
 
     async def _run_batch(self, info: FunctionInfo, name: str, key: str, record: EntityRecord,
                          batch: list[Operation]) -> tuple[EntityRecord | None, list[Notify]]:
@@ -116,12 +121,15 @@ class EntityEngine:
             result = parse_batch_result(returned.return_value, len(batch))
         except FunctionsHostError as exc:
             host_logger.error("entity @%s@%s: batch of %d operation(s) failed, state kept: %s",
-                              name.lower(), key, len(batch), exc)
+                              printable(name.lower()), printable(key), len(batch),
+                              printable(exc, 500))
             return None, _responses(batch, [(str(exc), True)] * len(batch))
         for op, item in zip(batch, result.results, strict=True):
             if item.is_error:
-                host_logger.warning("entity @%s@%s: operation '%s' failed: %s", name.lower(),
-                                    key, op.name, item.result)
+                self.runtime.refusals.warning(
+                    host_logger, f"entity-op:{name.lower()}", "entity @%s@%s: operation '%s' "
+                    "failed: %s", printable(name.lower()), printable(key), printable(op.name),
+                    printable(item.result, 500))
         answers = [(item.result, item.is_error) for item in result.results]
         return EntityRecord(result.exists, result.state), _responses(batch, answers)
 

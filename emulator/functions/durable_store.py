@@ -8,7 +8,11 @@ work it consumed, the history or state it wrote, the messages it sent), so after
 ``kill -9``, the host re-reads ``messages`` and carries on: work runs at least once, as on Azure.
 
 Every method runs on the caller's thread (the host keeps one store thread) and may raise
-``sqlite3.Error`` (disk full, read-only file): callers report it and keep serving.
+``sqlite3.Error`` (disk full, read-only file, a lock another process holds past the busy
+timeout): callers report it with :func:`describe_store_error` and keep serving. A file that is
+not a database, or fails SQLite's ``quick_check``, is found once when the store opens: it is
+moved aside (``entities.sqlite3.corrupt-<UTC time>``, with its ``-wal`` / ``-shm``) and a fresh
+store takes its place (docs/durable.md, "Durability").
 """
 
 from __future__ import annotations
@@ -34,7 +38,12 @@ from .orchestrations import (
     StartInstance,
 )
 
-__all__ = ["ActivityItem", "DurableStore", "EntityRecord", "EntityRow", "Wake"]
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "ActivityItem", "DurableStore", "EntityRecord", "EntityRow",
+           "Wake", "describe_store_error"]
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+"""Seconds a write waits for a lock held by another process (SQLite's busy timeout)."""
+_CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS entities (
@@ -101,31 +110,107 @@ class Wake:
     seq: int = 0
 
 
+def _error_name(exc: BaseException) -> str:
+    return str(getattr(exc, "sqlite_errorname", "") or type(exc).__name__)
+
+
+def describe_store_error(exc: BaseException, path: Path | None = None,
+                         busy_timeout: float | None = None) -> str:
+    """What went wrong, in plain words, with SQLite's own code and message after them."""
+    name = _error_name(exc)
+    where = str(path) if path is not None else "the durable store"
+    if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and "full" in str(exc)):
+        plain = f"cannot write {where}: the disk is full"
+    elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        waited = f" (waited {busy_timeout:g} s)" if busy_timeout is not None else ""
+        plain = (f"{where} is locked by another process{waited}; is another host using this "
+                 f"data folder?")
+    elif name.startswith("SQLITE_READONLY"):
+        plain = f"{where} is read-only"
+    elif name in _CORRUPT:
+        plain = f"{where} is corrupt or not a database"
+    else:
+        plain = f"cannot use {where}"
+    return f"{plain} ({name}: {exc})"
+
+
+def _aside_name(path: Path, now: datetime) -> Path:
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    count = 1
+    while target.exists():
+        count += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{count}")
+    return target
+
+
 class DurableStore:
     """The SQLite file; :meth:`open` falls back to memory (with :attr:`problem` set)."""
 
-    def __init__(self, path: Path, default_hub: str = "TestHubName") -> None:
+    def __init__(self, path: Path, default_hub: str = "TestHubName",
+                 busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         self.problem: str | None = None
         """Why the state is kept in memory only (None: it is saved in ``path``)."""
+        self.moved_aside: tuple[Path, str] | None = None
+        """Where a corrupt file found at start was moved, and why (None: nothing was)."""
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # With WAL, NORMAL syncs at checkpoints, not at every commit: a commit survives a crash
-        # of this process (kill -9 included); only a power cut may lose the last ones.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate(default_hub)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                                   timeout=busy_timeout)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # With WAL, NORMAL syncs at checkpoints, not at every commit: a commit survives a
+            # crash of this process (kill -9 included); only a power cut may lose the last ones.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._check()
+            self._migrate(default_hub)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _check(self) -> None:
+        """Raise ``sqlite3.DatabaseError`` (SQLITE_CORRUPT) unless ``quick_check`` is ok."""
+        rows = [str(r[0]) for r in self._db.execute("PRAGMA quick_check(5)")]
+        if rows != ["ok"]:
+            error = sqlite3.DatabaseError("; ".join(rows))
+            error.sqlite_errorname = "SQLITE_CORRUPT"
+            raise error
 
     @classmethod
-    def open(cls, path: Path, default_hub: str = "TestHubName") -> DurableStore:
+    def open(cls, path: Path, default_hub: str = "TestHubName", *,
+             busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+             now: datetime | None = None) -> DurableStore:
+        """The store at ``path``; a corrupt file is moved aside first (see the module
+        docstring); when the file still cannot be used, a store in memory that says why."""
+        moved: tuple[Path, str] | None = None
         try:
-            return cls(path, default_hub)
+            try:
+                return cls(path, default_hub, busy_timeout)
+            except sqlite3.Error as exc:
+                if _error_name(exc) not in _CORRUPT:
+                    raise
+                moved = (cls._move_aside(path, now or datetime.now(UTC)), str(exc))
+            store = cls(path, default_hub, busy_timeout)
+            store.moved_aside = moved
+            return store
         except (OSError, sqlite3.Error) as exc:
             store = cls(Path(":memory:"), default_hub)
             store.path = path
-            store.problem = f"{type(exc).__name__}: {exc}"
+            store.problem = describe_store_error(exc, path, busy_timeout)
+            store.moved_aside = moved
             return store
+
+    @staticmethod
+    def _move_aside(path: Path, now: datetime) -> Path:
+        """Rename the file and its WAL companions out of the way; nothing is deleted."""
+        target = _aside_name(path, now)
+        for suffix in ("-wal", "-shm", ""):
+            companion = path.with_name(path.name + suffix)
+            if companion.exists():
+                companion.rename(target.with_name(target.name + suffix))
+        return target
 
     def _migrate(self, default_hub: str) -> None:
         columns = [row[1] for row in self._db.execute("PRAGMA table_info(entities)")]

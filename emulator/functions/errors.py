@@ -4,6 +4,7 @@ from ..errors import (
     BindingError,
     BindingExpressionError,
     ConfigError,
+    CrossSiteRequest,
     DurableError,
     EntityError,
     FunctionIndexingError,
@@ -12,6 +13,8 @@ from ..errors import (
     InvalidFunctionKey,
     InvocationError,
     OutputBindingError,
+    RequestTimeout,
+    RequestTooLarge,
     WebhookError,
 )
 
@@ -19,6 +22,7 @@ __all__ = [
     "BindingError",
     "BindingExpressionError",
     "ConfigError",
+    "CrossSiteRequest",
     "DurableError",
     "EntityError",
     "FunctionIndexingError",
@@ -27,5 +31,7 @@ __all__ = [
     "InvalidFunctionKey",
     "InvocationError",
     "OutputBindingError",
+    "RequestTimeout",
+    "RequestTooLarge",
     "WebhookError",
 ]

@@ -3,8 +3,11 @@ worker does: Azure/azure-functions-python-worker ``dispatcher.py``).
 
 Each invocation gets fresh ``Out`` holders and a ``func.Context``, and is logged the way the host
 logs it: ``Executing 'Functions.<name>' (Reason='…', Id=…)`` then ``Executed … (Succeeded|Failed,
-Id=…, Duration=…ms)``. A raising function becomes :class:`InvocationError` (logged at ERROR with
-the traceback and the invocation id).
+Id=…, Duration=…ms)``. A raising function becomes :class:`InvocationError`, logged at ERROR
+with the traceback the first time this function fails with this exception type; each repeat is
+one INFO line that still says ``Failed`` and names the exception (a client that makes a
+function fail 2,000 times costs 2,000 lines, not 40,000). What the exception says is escaped
+(:func:`emulator.logs.printable`): it often repeats what the client sent.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, TypeVar, overload
 import azure.functions as func
 from azure.functions import _abc as abc_types
 
-from ..logs import current_function
+from ..logs import OnceLog, current_function, printable
 from .errors import FunctionsHostError, InvocationError
 from .indexing import FunctionInfo
 from .log import invoke_logger
@@ -116,6 +119,8 @@ class Invoker:
 
     def __init__(self, app_dir: str, max_workers: int | None = None) -> None:
         self._app_dir = app_dir
+        self.failures = OnceLog()
+        """Failures per (function, exception type): the traceback once, then one line."""
         self._pool = ThreadPoolExecutor(max_workers=max_workers,
                                         thread_name_prefix="functions-worker")
 
@@ -157,12 +162,15 @@ class Invoker:
             finished = await finish(result) if finish is not None else result
         except Exception as exc:
             duration = (time.monotonic() - started) * 1000
+            key = f"{info.name}:{type(exc).__module__}.{type(exc).__qualname__}"
             if isinstance(exc, FunctionsHostError):  # ours: the message says it all
-                invoke_logger.error("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms): %s",
-                                    info.name, invocation_id, duration, exc)
+                self.failures.error(invoke_logger, key,
+                                    "Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms): %s",
+                                    info.name, invocation_id, duration, printable(exc, 500))
                 raise
-            invoke_logger.error("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)",
-                                info.name, invocation_id, duration, exc_info=exc)
+            self.failures.exception(invoke_logger, key, exc,
+                                    "Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)",
+                                    info.name, invocation_id, duration)
             raise InvocationError(
                 f"Exception while executing function: Functions.{info.name} "
                 f"(Id={invocation_id}): {type(exc).__name__}: {exc}",
@@ -185,7 +193,10 @@ class Invoker:
         finally:
             current_function.reset(token)
 
-    def log_failure(self, info: FunctionInfo, invocation_id: str, message: str) -> None:
-        """A failure after the function returned (output binding, bad return type)."""
-        invoke_logger.error("Executed 'Functions.%s' (Failed, Id=%s): %s",
-                            info.name, invocation_id, message)
+    def log_failure(self, info: FunctionInfo, invocation_id: str, message: str,
+                    kind: str = "binding") -> None:
+        """A failure around the function (a binding, a bad return type): ERROR the first time
+        per function and ``kind``, INFO afterwards."""
+        self.failures.error(invoke_logger, f"{info.name}:{kind}",
+                            "Executed 'Functions.%s' (Failed, Id=%s): %s", info.name,
+                            invocation_id, printable(message, 500))

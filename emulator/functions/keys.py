@@ -6,7 +6,8 @@ The keys file is JSON::
 
     {"masterKey": "...",
      "functionKeys": {"default": "..."},             host keys: Function level for every function
-     "systemKeys": {"signalr_extension": "..."},     one per extension webhook
+     "systemKeys": {"signalr_extension": "...",      one per extension webhook
+                    "durabletask_extension": "..."},
      "functions": {"<function name>": {"default": "..."}}}
 
 A key is read from the ``x-functions-key`` header, else the ``code`` query (header wins). The
@@ -24,9 +25,14 @@ from pathlib import Path
 
 from .errors import ConfigError, InvalidFunctionKey
 
-__all__ = ["KeyStore", "key_from_request", "load_or_create_keys"]
+__all__ = ["DURABLE_SYSTEM_KEY", "SIGNALR_SYSTEM_KEY", "SYSTEM_KEYS", "KeyStore",
+           "key_from_request", "load_or_create_keys"]
 
 SIGNALR_SYSTEM_KEY = "signalr_extension"
+DURABLE_SYSTEM_KEY = "durabletask_extension"
+"""The Functions host names each extension's webhook key ``<extension>_extension``
+(docs/functions-host.md, "Function keys")."""
+SYSTEM_KEYS = (SIGNALR_SYSTEM_KEY, DURABLE_SYSTEM_KEY)
 
 
 def _raw(text: str) -> bytes:
@@ -105,12 +111,21 @@ def key_from_request(headers: Mapping[str, str], query: Mapping[str, str]) -> st
 
 
 def load_or_create_keys(path: Path, new_key: Callable[[], str]) -> KeyStore:
-    """Read the keys file; create it with fresh keys (mode 0600) when it does not exist."""
+    """Read the keys file; create it with fresh keys (mode 0600) when it does not exist. A
+    system key the file lacks is created and saved, as the Functions host creates an
+    extension's key the first time its webhook is needed."""
     if path.exists():
-        return KeyStore.from_json(path.read_text(encoding="utf-8"), str(path))
-    store = KeyStore(master_key=new_key(), function_keys={"default": new_key()},
-                     system_keys={SIGNALR_SYSTEM_KEY: new_key()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
+        store = KeyStore.from_json(path.read_text(encoding="utf-8"), str(path))
+        missing = [name for name in SYSTEM_KEYS if name not in store.system_keys]
+        if not missing:
+            return store
+        store = KeyStore(master_key=store.master_key, function_keys=store.function_keys,
+                         system_keys={**store.system_keys, **{n: new_key() for n in missing}},
+                         per_function=store.per_function)
+    else:
+        store = KeyStore(master_key=new_key(), function_keys={"default": new_key()},
+                         system_keys={name: new_key() for name in SYSTEM_KEYS})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
     path.write_text(store.to_json(), encoding="utf-8")
     return store

@@ -6,6 +6,7 @@ starts) and owns the thread pool and the one ``aiohttp.ClientSession`` used for 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from ..contracts import (
     parse_connection_string,
 )
 from ..errors import InvalidConnectionString
-from ..logs import OnceLog
+from ..logs import OnceLog, printable
 from .config import HostConfig, HostJson, load_host_json
 from .errors import BindingError, ConfigError, OutputBindingError
 from .expressions import resolve
@@ -97,6 +98,8 @@ class HostRuntime:
     when it stops."""
     refusals: OnceLog = field(default_factory=OnceLog)
     """Refused requests, logged at WARNING once per kind, then at INFO."""
+    failures: OnceLog = field(default_factory=OnceLog)
+    """Failed requests (5xx), logged at ERROR once per kind, then at INFO."""
 
     @classmethod
     def load(cls, config: HostConfig) -> HostRuntime:
@@ -201,7 +204,9 @@ class HostRuntime:
                 headers = {"Authorization": f"Bearer {token}"}
                 if call.body is not None:
                     headers["Content-Type"] = "application/json; charset=utf-8"
-                host_logger.debug("> %s %s %s", call.method, call.url, shorten(call.body or b""))
+                if host_logger.isEnabledFor(logging.DEBUG):
+                    host_logger.debug("> %s %s %s", call.method, printable(call.url),
+                                      printable(shorten(call.body or b"")))
                 assert self.session is not None, "the host app is not running"
                 try:
                     # encoded=True: the path goes out byte for byte as the token's audience

@@ -30,6 +30,7 @@ from azure.functions.meta import Datum
 from azure.functions.timer import TimerRequestConverter
 from yarl import URL
 
+from ..logs import printable, safe_traceback
 from .errors import FunctionsHostError
 from .invoke import InvocationResult
 from .log import host_logger
@@ -229,9 +230,12 @@ class TimerService:
             try:
                 await self._invoke(timer, timer_info_json(trigger.schedule, status, past_due),
                                    _fired_reason(started, self.tz))
-            except Exception:  # background errors never stop the schedule
-                host_logger.exception("Error occurred during scheduled invocation for '%s'.",
-                                      trigger.name)
+            except FunctionsHostError as exc:  # the failure itself is logged as Executed
+                host_logger.info("Error occurred during scheduled invocation for '%s': %s",
+                                 trigger.name, printable(exc, 500))
+            except Exception as exc:  # background errors never stop the schedule
+                host_logger.error("Error occurred during scheduled invocation for '%s'.\n%s",
+                                  trigger.name, safe_traceback(exc))
             try:
                 timer.status = status_after_invocation(trigger.schedule, self.tz, started,
                                                        timer.status, scheduled=scheduled)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ..errors import NotFound, SignalRError
+from ..errors import EmulatorError, NotFound
 from .appkeys import SERVICE_KEY
 from .log import log, printable
 from .service import SignalRService
@@ -40,7 +40,7 @@ def _error_response(status: int, message: str, error_code: str | None = None) ->
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except SignalRError as exc:
+    except EmulatorError as exc:  # the service's own, and those both servers share
         if exc.status_hint >= 500:
             log.error("%s %s failed: %s", request.method, request.path, exc)
         code = exc.error_code if isinstance(exc, NotFound) else None

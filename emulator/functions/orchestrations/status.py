@@ -186,10 +186,12 @@ def check_status_body(urls: dict[str, str]) -> dict[str, str]:
 
 
 def client_payload(origin: str, task_hub: str, connection: str | None = None,
-                   extra_query: str = "") -> str:
+                   extra_query: str = "", rpc_base: str | None = None) -> str:
     """The ``durableClient`` binding value, a JSON text (BindingHelper's legacy payload).
 
-    ``rpcBaseUrl`` is this host's own durable API: the SDK's calls come back here.
+    ``rpcBaseUrl`` is this host's own durable API (``rpc_base``, default the API's base): the
+    SDK's calls come back here. Every creation and management URL carries ``extra_query``
+    (the webhook's ``code=``), which is also ``requiredQueryStringParameters``.
     """
     base = f"{origin}{BASE_PATH}"
     query = _query(task_hub, connection or DEFAULT_CONNECTION, extra_query)
@@ -206,7 +208,7 @@ def client_payload(origin: str, task_hub: str, connection: str | None = None,
         "managementUrls": {"id": "INSTANCEID", **{k: v for k, v in links.items() if k != "id"}},
         "baseUrl": base,
         "requiredQueryStringParameters": extra_query,
-        "rpcBaseUrl": f"{base}/",
+        "rpcBaseUrl": rpc_base or f"{base}/",
         "connectionName": connection,
     })
 

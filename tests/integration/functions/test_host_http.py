@@ -67,7 +67,8 @@ async def test_host_http_exception_is_500_with_invocation_id_logged(make_host, c
     assert executing and failed
     invocation_id = executing[0].args[2]
     assert invocation_id in failed[0].getMessage()
-    assert failed[0].exc_info is not None
+    assert "Traceback (most recent call last)" in failed[0].getMessage()
+    assert "RuntimeError: deliberate failure" in failed[0].getMessage()
 
 
 async def test_host_negotiate_returns_connection_info(make_host) -> None:
