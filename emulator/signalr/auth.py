@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..contracts.tokens import client_audience_matches, verify_token
 from ..errors import AuthError, InvalidToken
-from .log import OnceLog, log
+from .log import OnceLog, log, printable
 
 __all__ = ["bearer_token", "check_client_token", "query_items"]
 
@@ -46,5 +46,6 @@ def check_client_token(request: web.Request, hub: str, keys: tuple[str, ...],
             audience_ok=lambda aud: client_audience_matches(aud, hub),
         )
     except InvalidToken as exc:
-        refusals.warning(log, str(exc), "refused %s %s: %s", request.method, request.path, exc)
+        refusals.warning(log, str(exc), "refused %s %s: %s", request.method,
+                         printable(request.path), printable(exc))
         raise AuthError(str(exc)) from None

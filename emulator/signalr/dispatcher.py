@@ -14,7 +14,7 @@ import contextlib
 from ..contracts.messages import Invocation
 from ..errors import UpstreamError
 from .config import ServiceConfig
-from .log import upstream_log
+from .log import printable, upstream_log
 from .protocol.upstream import (
     CONNECTIONS,
     MESSAGES,
@@ -95,7 +95,7 @@ class Dispatcher:
         template = find_template(self.templates, session.hub, category, event)
         if template is None:
             upstream_log.info("no upstream template matches hub %s, %s %s; not sent",
-                              session.hub, category, event)
+                              session.hub, category, printable(event))
             return None
         url = expand_url(template.url_template, session.hub, category, event)
         headers = build_upstream_headers(

@@ -42,7 +42,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except EmulatorError as exc:  # the service's own, and those both servers share
         if exc.status_hint >= 500:
-            log.error("%s %s failed: %s", request.method, request.path, exc)
+            log.error("%s %s failed: %s", request.method, printable(request.path),
+                      printable(exc))
         code = exc.error_code if isinstance(exc, NotFound) else None
         return _error_response(exc.status_hint, str(exc), code)
     except web.HTTPException:

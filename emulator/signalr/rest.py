@@ -30,7 +30,7 @@ from ..contracts.tokens import (
 from ..errors import AuthError, InvalidToken, NotFound, SignalRError
 from .appkeys import SERVICE_KEY
 from .auth import bearer_token
-from .log import rest_log
+from .log import printable, rest_log
 from .protocol.connection import CloseReason
 from .protocol.negotiate import lowered_query
 from .protocol.paging import parse_page_request
@@ -101,7 +101,7 @@ def _authenticate(request: web.Request, service: SignalRService) -> None:
         )
     except InvalidToken as exc:
         service.refusals.warning(rest_log, str(exc), "refused %s %s: %s", request.method,
-                                 request.path, exc)
+                                 printable(request.path), printable(exc))
         raise AuthError(str(exc)) from None
 
 
@@ -354,8 +354,8 @@ def _endpoint(route: Route, legacy: bool) -> Callable[[web.Request], Any]:
             outcome = str(exc.status)
             raise
         finally:
-            rest_log.info("%s %s -> %s in %.1f ms", request.method, request.path, outcome,
-                          (time.perf_counter() - started) * 1000)
+            rest_log.info("%s %s -> %s in %.1f ms", request.method, printable(request.path),
+                          outcome, (time.perf_counter() - started) * 1000)
 
     return endpoint
 

@@ -23,7 +23,7 @@ from ..contracts.upstream import format_claims
 from .config import ServiceConfig
 from .dispatcher import Dispatcher
 from .hub import HubState
-from .log import OnceLog, log, preview, transport_log
+from .log import OnceLog, log, preview, printable, transport_log
 from .protocol.connection import (
     CloseReason,
     ConnectionFailed,
@@ -154,12 +154,12 @@ class SignalRService:
             log.info("connection %s opened on hub %s (%s, %s v%d%s, user %s)",
                      session.connection_id, session.hub, session.transport, event.protocol,
                      event.version, ", stateful" if event.stateful else "",
-                     session.user_id or "-")
+                     printable(session.user_id or "-"))
             await self.dispatcher.connected(session)
         elif isinstance(event, ConnectionFailed):
             self.refusals.warning(transport_log, f"protocol:{type(event.error).__name__}",
                                   "closing connection %s: %s", session.connection_id,
-                                  event.error)
+                                  printable(event.error))
         elif isinstance(event, Invocation):
             await self.dispatcher.invocation(session, event)
         elif isinstance(event, StreamInvocation):
@@ -189,7 +189,7 @@ class SignalRService:
             return
         error = core.error
         log.info("connection %s closed on hub %s%s", session.connection_id, session.hub,
-                 f" ({error})" if error else "")
+                 f" ({printable(error)})" if error else "")
         try:
             await self.dispatcher.disconnected(session, error)
         finally:

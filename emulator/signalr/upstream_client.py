@@ -8,7 +8,7 @@ import time
 import aiohttp
 
 from ..errors import UpstreamError
-from .log import upstream_log
+from .log import printable, upstream_log
 from .protocol.upstream import MAX_RESPONSE_SIZE
 from .streams import read_limited
 
@@ -43,14 +43,14 @@ class UpstreamClient:
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             upstream_log.warning(
                 "upstream %s %s for connection %s failed after %.0f ms: %s",
-                headers.get("X-ASRS-Category"), event, connection_id,
+                headers.get("X-ASRS-Category"), printable(event), connection_id,
                 (time.perf_counter() - started) * 1000, type(exc).__name__,
             )
             reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else "unreachable"
             raise UpstreamError(f"upstream {reason}") from exc
         upstream_log.info(
             "upstream %s %s for connection %s: %d in %.0f ms",
-            headers.get("X-ASRS-Category"), event, connection_id, status,
+            headers.get("X-ASRS-Category"), printable(event), connection_id, status,
             (time.perf_counter() - started) * 1000,
         )
         return status, payload
