@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra_model import BicepFile, is_reference
-from pycep_expressions import is_operator, normalize
+from tests.infra.infra_model import BicepFile, is_reference
+from tests.infra.pycep_expressions import is_operator, normalize
 
 __all__ = ["Either", "Evaluator", "Unknown", "is_known", "parameter_types"]
 

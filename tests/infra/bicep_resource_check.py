@@ -25,9 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bicep_evaluate import Evaluator, Unknown, parameter_types
-from bicep_source_lines import SourceLines
-from bicep_type_check import (
+from tests.infra.bicep_evaluate import Evaluator, Unknown, parameter_types
+from tests.infra.bicep_source_lines import SourceLines
+from tests.infra.bicep_type_check import (
     FLAG_FALLBACK,
     FLAG_SYSTEM,
     Problem,
@@ -36,7 +36,7 @@ from bicep_type_check import (
     TypeChecker,
     object_properties,
 )
-from bicep_types import (
+from tests.infra.bicep_types import (
     FLAG_READ_ONLY,
     FLAG_REQUIRED,
     SCOPE_EXTENSION,
@@ -45,7 +45,7 @@ from bicep_types import (
     TypeIndex,
     TypeNode,
 )
-from infra_model import BicepFile, Infra, body
+from tests.infra.infra_model import BicepFile, Infra, body
 
 __all__ = ["Finding", "Skipped", "TypeReport", "check_file", "check_infra", "check_resource"]
 
@@ -266,8 +266,8 @@ def _dotted(path: Iterable[str | int]) -> str:
 
 def main() -> int:
     """List every finding and every skipped expression of infra/; exit 1 on any finding."""
-    from bicep_types import load_type_index
-    from infra_model import load_infra
+    from tests.infra.bicep_types import load_type_index
+    from tests.infra.infra_model import load_infra
 
     report = check_infra(load_infra(), load_type_index())
     for finding in report.findings:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from bicep_types import TypeNode
+from tests.infra.bicep_types import TypeNode
 
 __all__ = ["pattern_problem", "range_problems"]
 

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bicep_evaluate import Either, Unknown
-from bicep_spelling import spelling_suggestion
-from bicep_type_bounds import pattern_problem, range_problems
-from bicep_types import FLAG_READ_ONLY, FLAG_REQUIRED, TypeNode
+from tests.infra.bicep_evaluate import Either, Unknown
+from tests.infra.bicep_spelling import spelling_suggestion
+from tests.infra.bicep_type_bounds import pattern_problem, range_problems
+from tests.infra.bicep_types import FLAG_READ_ONLY, FLAG_REQUIRED, TypeNode
 
 __all__ = ["FLAG_FALLBACK", "FLAG_SYSTEM", "Path", "Problem", "Property", "Tally", "TypeChecker"]
 

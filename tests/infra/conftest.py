@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from infra_model import INFRA_DIR, REPO_ROOT, Infra, load_infra
+
+from tests.infra.infra_model import INFRA_DIR, REPO_ROOT, Infra, load_infra
 
 _SUMMARIES = pytest.StashKey[list[str]]()
 

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bicep_evaluate import Evaluator, is_known
-from infra_model import BicepFile, Infra, body
+from tests.infra.bicep_evaluate import Evaluator, is_known
+from tests.infra.infra_model import BicepFile, Infra, body
 
 __all__ = ["TOKEN", "AzdDeployment", "azd_parameters"]
 

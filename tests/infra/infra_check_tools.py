@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from infra_model import BicepFile, Infra
+from tests.infra.infra_model import BicepFile, Infra
 
 __all__ = [
     "CHECKS",

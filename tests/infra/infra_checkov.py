@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_model import INFRA_DIR, REPO_ROOT
+
+from tests.infra.infra_model import INFRA_DIR, REPO_ROOT
 
 __all__ = [
     "CHECKOV",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra_check_tools import (
+from tests.infra.infra_check_tools import (
     UPSTREAM_PATH,
     allowed_values,
     check,
@@ -10,7 +10,7 @@ from infra_check_tools import (
     get,
     single,
 )
-from infra_model import Infra, body
+from tests.infra.infra_model import Infra, body
 
 __all__: list[str] = []  # checks register themselves in infra_check_tools.CHECKS
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra_check_tools import (
+from tests.infra.infra_check_tools import (
     EXPECTED_ROLES,
     check,
     expect,
     get,
     single,
 )
-from infra_model import Infra, body, is_reference, render
+from tests.infra.infra_model import Infra, body, is_reference, render
 
 __all__: list[str] = []  # checks register themselves in infra_check_tools.CHECKS
 

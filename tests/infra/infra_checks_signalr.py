@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra_check_tools import (
+from tests.infra.infra_check_tools import (
     KEY_VAULT_REF,
     SYSTEM_KEY_SECRET,
     UPSTREAM_PATH,
@@ -15,7 +15,7 @@ from infra_check_tools import (
     get,
     single,
 )
-from infra_model import BicepFile, Infra, body, render
+from tests.infra.infra_model import BicepFile, Infra, body, render
 
 __all__: list[str] = []  # checks register themselves in infra_check_tools.CHECKS
 

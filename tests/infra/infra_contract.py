@@ -8,11 +8,9 @@ The checks live in ``infra_checks_*.py`` by subject and register themselves here
 
 from __future__ import annotations
 
-import infra_checks_app
-import infra_checks_platform
-import infra_checks_signalr
-from infra_check_tools import CHECKS, EXPECTED_ROLES, SYSTEM_KEY_SECRET, UPSTREAM_PATH
-from infra_model import Infra
+from tests.infra import infra_checks_app, infra_checks_platform, infra_checks_signalr
+from tests.infra.infra_check_tools import CHECKS, EXPECTED_ROLES, SYSTEM_KEY_SECRET, UPSTREAM_PATH
+from tests.infra.infra_model import Infra
 
 __all__ = ["CHECKS", "EXPECTED_ROLES", "SYSTEM_KEY_SECRET", "UPSTREAM_PATH", "run_all"]
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra_model import INFRA_DIR
+from tests.infra.infra_model import INFRA_DIR
 
 __all__ = ["SCRIPT", "TIMEOUT", "DeployPlan", "dry_run", "run_script"]
 

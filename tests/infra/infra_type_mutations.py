@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra_mutations import Mutation
+from tests.infra.infra_mutations import Mutation
 
 __all__ = ["KINDS", "TYPE_MUTATIONS", "TypeMutation"]
 

@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from host_logs import HostLogs
 
 from emulator.functions import HostConfig, make_app
+from tests.integration.functions.host_logs import HostLogs
 from tests.support.timeouts import TIMEOUT
 
 APPS = Path(__file__).resolve().parents[2] / "apps"

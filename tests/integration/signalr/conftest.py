@@ -8,9 +8,9 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from signalr_support import KEY, Recorded, Service, Upstream, bound_socket
 
 from emulator.signalr import ServiceConfig, UpstreamTemplate, make_app
+from tests.integration.signalr.support import KEY, Recorded, Service, Upstream, bound_socket
 from tests.support.timeouts import TIMEOUT
 
 

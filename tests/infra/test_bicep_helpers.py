@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bicep_evaluate import Either, Evaluator, Unknown, parameter_types
-from bicep_source_lines import SourceLines
-from bicep_spelling import spelling_suggestion
-from infra_model import BicepFile, parse_bicep
-from pycep_expressions import normalize, to_bicep
+
+from tests.infra.bicep_evaluate import Either, Evaluator, Unknown, parameter_types
+from tests.infra.bicep_source_lines import SourceLines
+from tests.infra.bicep_spelling import spelling_suggestion
+from tests.infra.infra_model import BicepFile, parse_bicep
+from tests.infra.pycep_expressions import normalize, to_bicep
 
 SOURCE = """
 param count int

@@ -22,11 +22,12 @@ import re
 from typing import Any
 
 import pytest
-from bicep_evaluate import is_known
-from infra_azd_values import TOKEN, AzdDeployment
-from infra_contract import EXPECTED_ROLES
-from infra_deploy_plan import DeployPlan, dry_run
-from infra_model import INFRA_DIR, body, load_infra
+
+from tests.infra.bicep_evaluate import is_known
+from tests.infra.infra_azd_values import TOKEN, AzdDeployment
+from tests.infra.infra_contract import EXPECTED_ROLES
+from tests.infra.infra_deploy_plan import DeployPlan, dry_run
+from tests.infra.infra_model import INFRA_DIR, body, load_infra
 
 AZD_ENV = {"AZURE_ENV_NAME": "ci", "AZURE_LOCATION": "westeurope"}
 SCRIPT_ENV = {"CHAT_ENV_NAME": "ci", "AZURE_LOCATION": "westeurope"}

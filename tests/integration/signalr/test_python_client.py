@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from signalr_support import Service, bound_socket, echo
 
+from tests.integration.signalr.support import Service, bound_socket, echo
 from tests.support.timeouts import TIMEOUT
 
 signalrcore = pytest.importorskip("signalrcore.hub_connection_builder")

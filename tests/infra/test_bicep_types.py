@@ -14,10 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bicep_resource_check import TypeReport, check_infra
-from bicep_types import FLAG_READ_ONLY, TypeNode, load_type_index
-from infra_model import INFRA_DIR, Infra, load_infra
-from infra_type_mutations import KINDS, TYPE_MUTATIONS
+
+from tests.infra.bicep_resource_check import TypeReport, check_infra
+from tests.infra.bicep_types import FLAG_READ_ONLY, TypeNode, load_type_index
+from tests.infra.infra_model import INFRA_DIR, Infra, load_infra
+from tests.infra.infra_type_mutations import KINDS, TYPE_MUTATIONS
 
 # Modules with no value mutation, and the resource types that make it impossible (see
 # infra_type_mutations).

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from infra_model import BicepFile, read_azure_yaml, render
+
+from tests.infra.infra_model import BicepFile, read_azure_yaml, render
 
 SOURCE = """
 param hub string = 'chat'
@@ -25,7 +26,7 @@ resource r 'A.B/c@2024-01-01' = if (hub == 'chat') {
 
 @pytest.fixture
 def bicep(tmp_path: Path) -> BicepFile:
-    from infra_model import parse_bicep
+    from tests.infra.infra_model import parse_bicep
 
     path = tmp_path / "probe.bicep"
     path.write_text(SOURCE, encoding="utf-8")

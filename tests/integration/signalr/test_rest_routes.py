@@ -6,7 +6,8 @@ docs/signalr-service.md, "Versions and routes".
 from __future__ import annotations
 
 import pytest
-from signalr_support import connect_client
+
+from tests.integration.signalr.support import connect_client
 
 BODY = {"target": "t", "arguments": []}
 

@@ -13,8 +13,9 @@ import shutil
 import subprocess
 
 import pytest
-from infra_contract import SYSTEM_KEY_SECRET
-from infra_deploy_plan import SCRIPT, TIMEOUT, dry_run, run_script
+
+from tests.infra.infra_contract import SYSTEM_KEY_SECRET
+from tests.infra.infra_deploy_plan import SCRIPT, TIMEOUT, dry_run, run_script
 
 
 def test_deploy_script_is_valid_bash() -> None:

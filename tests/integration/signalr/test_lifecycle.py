@@ -6,9 +6,9 @@ import asyncio
 
 import aiohttp
 from aiohttp import web
-from signalr_support import KEY, Service, bound_socket, connect_client, echo
 
 from emulator.signalr import ServiceConfig, make_app
+from tests.integration.signalr.support import KEY, Service, bound_socket, connect_client, echo
 from tests.support.timeouts import TIMEOUT
 
 

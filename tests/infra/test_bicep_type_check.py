@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bicep_resource_check import TypeReport, check_file
-from bicep_types import load_type_index
-from infra_model import parse_bicep
+
+from tests.infra.bicep_resource_check import TypeReport, check_file
+from tests.infra.bicep_types import load_type_index
+from tests.infra.infra_model import parse_bicep
 
 VAULT_BODY = """
   name: 'kv-probe'

@@ -11,8 +11,9 @@ import json
 import re
 
 import pytest
-from infra_contract import CHECKS, EXPECTED_ROLES, SYSTEM_KEY_SECRET, run_all
-from infra_model import INFRA_DIR, Infra, body, parse_bicep, render
+
+from tests.infra.infra_contract import CHECKS, EXPECTED_ROLES, SYSTEM_KEY_SECRET, run_all
+from tests.infra.infra_model import INFRA_DIR, Infra, body, parse_bicep, render
 
 EXPECTED_CHECKS = {
     "signalr_serverless_mode",

@@ -7,10 +7,11 @@ checks named for it, and checkov (custom CKV_CHAT_* checks) must fail on the Sig
 from __future__ import annotations
 
 import pytest
-from infra_checkov import failed_checks, run_checkov_on_each
-from infra_contract import CHECKS, run_all
-from infra_model import load_infra
-from infra_mutations import CHECKOV_MUTATIONS, MUTATIONS
+
+from tests.infra.infra_checkov import failed_checks, run_checkov_on_each
+from tests.infra.infra_contract import CHECKS, run_all
+from tests.infra.infra_model import load_infra
+from tests.infra.infra_mutations import CHECKOV_MUTATIONS, MUTATIONS
 
 
 @pytest.mark.parametrize("name", sorted(MUTATIONS))

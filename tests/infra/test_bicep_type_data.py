@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
-from bicep_types import TYPE_DATA_DIR, load_type_index, source_entries
-from infra_model import Infra
+from tests.infra.bicep_types import TYPE_DATA_DIR, load_type_index, source_entries
+from tests.infra.infra_model import Infra
 
 UPSTREAM = "https://github.com/Azure/bicep-types-az"
 

@@ -9,10 +9,17 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-import infra_checkov
 import pytest
-from infra_checkov import CONFIG, failed_checks, run_checkov, run_in_parallel, skipped_rules
-from infra_model import INFRA_DIR
+
+from tests.infra import infra_checkov
+from tests.infra.infra_checkov import (
+    CONFIG,
+    failed_checks,
+    run_checkov,
+    run_in_parallel,
+    skipped_rules,
+)
+from tests.infra.infra_model import INFRA_DIR
 
 CUSTOM_CHECKS = {f"CKV_CHAT_{n}" for n in range(1, 6)}
 SIGNALR_RESOURCE = "Microsoft.SignalRService/signalR.signalR"

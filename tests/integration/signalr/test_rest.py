@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 import msgpack
-from signalr_support import connect_client
+
+from tests.integration.signalr.support import connect_client
 
 
 async def _post(http, service, path, body, *, token=None, **kwargs):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from signalr_support import echo
 
+from tests.integration.signalr.support import echo
 from tests.support.node_client import NodeClient, NodeClientError
 
 pytestmark = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
-from signalr_support import RS
 
+from tests.integration.signalr.support import RS
 from tests.support.timeouts import TIMEOUT
 
 HANDSHAKE = '{"protocol":"json","version":1}' + RS

@@ -8,10 +8,10 @@ import json
 import aiohttp
 import pytest
 from aiohttp import web
-from signalr_support import RS, echo
 
 from emulator.signalr.app import SERVICE_KEY
 from emulator.signalr.protocol.connection import State
+from tests.integration.signalr.support import RS, echo
 from tests.support.node_client import NodeClient
 from tests.support.timeouts import TIMEOUT
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
-from signalr_support import connect_client
+
+from tests.integration.signalr.support import connect_client
 
 
 async def _get(http, service, url):

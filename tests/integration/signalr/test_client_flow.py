@@ -6,9 +6,9 @@ import json
 
 import aiohttp
 from aiohttp import web
-from signalr_support import KEY, RS, connect_client
 
 from emulator.contracts import sign_connection_id, verify_signature
+from tests.integration.signalr.support import KEY, RS, connect_client
 from tests.support.timeouts import TIMEOUT
 
 
