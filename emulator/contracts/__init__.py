@@ -10,6 +10,8 @@ from .connection_string import ConnectionString, parse_connection_string
 from .protocols import PROTOCOLS, protocol_for_content_type
 from .signatures import sign_connection_id, verify_signature
 from .tokens import (
+    ReusedTokens,
+    VerifiedTokens,
     client_audience,
     client_audience_matches,
     issue_token,
@@ -22,6 +24,8 @@ __all__ = [
     "PROTOCOLS",
     "ConnectionString",
     "HubProtocol",
+    "ReusedTokens",
+    "VerifiedTokens",
     "client_audience",
     "client_audience_matches",
     "issue_token",

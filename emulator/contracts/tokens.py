@@ -18,6 +18,8 @@ __all__ = [
     "DEFAULT_LIFETIME",
     "NAME_IDENTIFIER",
     "InvalidToken",
+    "ReusedTokens",
+    "VerifiedTokens",
     "client_audience",
     "client_audience_matches",
     "issue_token",
@@ -64,6 +66,56 @@ def issue_token(
     return jwt.encode(payload, key.encode(), algorithm="HS256")
 
 
+class ReusedTokens:
+    """Tokens signed for an audience, reused while young (one per audience and key).
+
+    The output binding signs a REST token for every call; signing is most of the cost of a
+    small REST call. A token younger than ``reuse`` seconds (a small part of its lifetime) is
+    handed out again, so every token still has at least ``lifetime - reuse`` seconds to live.
+    """
+
+    def __init__(self, *, reuse: float = 60.0, lifetime: int = DEFAULT_LIFETIME,
+                 size: int = 256) -> None:
+        self._reuse = reuse
+        self._lifetime = lifetime
+        self._size = size
+        self._tokens: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def get(self, *, audience: str, key: str, now: float) -> str:
+        entry = self._tokens.get((audience, key))
+        if entry is not None and 0 <= now - entry[0] < self._reuse:
+            return entry[1]
+        token = issue_token(audience=audience, key=key, now=now, lifetime=self._lifetime)
+        if len(self._tokens) >= self._size:
+            self._tokens.pop(next(iter(self._tokens)))
+        self._tokens[(audience, key)] = (now, token)
+        return token
+
+
+class VerifiedTokens:
+    """Signatures already checked: the claims of each token text, bounded (oldest out first).
+
+    A client or REST caller presents the same token on every request; checking its HMAC and
+    decoding it each time is most of the cost of a small REST call. Only that is skipped: the
+    expiry, not-before and audience checks of :func:`verify_token` run on every use.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._claims: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+
+    def get(self, token: str, keys: tuple[str, ...]) -> dict[str, Any] | None:
+        return self._claims.get((token, keys))
+
+    def put(self, token: str, keys: tuple[str, ...], claims: dict[str, Any]) -> None:
+        if len(self._claims) >= self._size:
+            self._claims.pop(next(iter(self._claims)))
+        self._claims[(token, keys)] = claims
+
+    def __len__(self) -> int:
+        return len(self._claims)
+
+
 def verify_token(
     token: str | None,
     *,
@@ -71,16 +123,42 @@ def verify_token(
     now: float,
     audience_ok: Callable[[str], bool] | None = None,
     leeway: int = 0,
+    verified: VerifiedTokens | None = None,
 ) -> dict[str, Any]:
     """Return the claims of a token signed with one of ``keys`` and valid at ``now``.
 
     ``audience_ok`` receives each ``aud`` value; the token passes if any is accepted.
+    ``verified``: signatures checked before (the claims are copied out of it).
     Raises :class:`InvalidToken` with a short reason otherwise.
     """
     if not token:
         raise InvalidToken("no access token")
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("access token longer than 4K")
+    key_set = tuple(keys)
+    known = verified.get(token, key_set) if verified is not None else None
+    claims = _decode(token, key_set) if known is None else dict(known)
+    if verified is not None and known is None:
+        verified.put(token, key_set, dict(claims))
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or exp + leeway <= now:
+        raise InvalidToken("access token expired")
+    nbf = claims.get("nbf")
+    if isinstance(nbf, (int, float)) and nbf - leeway > now + 300:
+        raise InvalidToken("access token not yet valid")
+    if audience_ok is not None:
+        audiences = claims.get("aud")
+        if isinstance(audiences, str):
+            audiences = [audiences]
+        if not isinstance(audiences, list) or not any(
+            isinstance(aud, str) and audience_ok(aud) for aud in audiences
+        ):
+            raise InvalidToken("access token audience does not match")
+    return claims
+
+
+def _decode(token: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The claims of a token whose signature one of ``keys`` makes (InvalidToken otherwise)."""
     claims: dict[str, Any] | None = None
     for key in keys:
         try:
@@ -98,20 +176,6 @@ def verify_token(
             raise InvalidToken(f"malformed access token: {exc}") from None
     if claims is None:
         raise InvalidToken("access token signature does not match any access key")
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or exp + leeway <= now:
-        raise InvalidToken("access token expired")
-    nbf = claims.get("nbf")
-    if isinstance(nbf, (int, float)) and nbf - leeway > now + 300:
-        raise InvalidToken("access token not yet valid")
-    if audience_ok is not None:
-        audiences = claims.get("aud")
-        if isinstance(audiences, str):
-            audiences = [audiences]
-        if not isinstance(audiences, list) or not any(
-            isinstance(aud, str) and audience_ok(aud) for aud in audiences
-        ):
-            raise InvalidToken("access token audience does not match")
     return claims
 
 

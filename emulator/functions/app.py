@@ -48,7 +48,7 @@ from .invoke import InvocationResult
 from .keys import SIGNALR_SYSTEM_KEY, key_from_request, load_or_create_keys
 from .log import host_logger
 from .runtime import REASON, HostRuntime
-from .signalr_output import connection_setting_name, connection_string_from
+from .signalr_output import connection_setting_name
 from .startup_report import log_startup_report
 from .timers import setup_timers
 from .webhook import (
@@ -207,7 +207,7 @@ async def _signalr_webhook(request: web.Request) -> web.StreamResponse:
     if info is None:
         raise WebhookError(f"no function handles hub '{key[0]}', category '{key[1]}', event "
                            f"'{key[2]}'", status_hint=404)
-    connection_string_from(runtime.config.settings, connection_setting_name(info.trigger))
+    runtime.connection(connection_setting_name(info.trigger))
     verify_upstream_signature(request.headers, runtime.signature_keys())
     body = await read_body(request)
     category = key[1]

@@ -1,6 +1,7 @@
 """Durable Functions in the local host: the scheduler of entities, orchestrations and activities.
 
-:class:`DurableRuntime` owns the durable store (one thread runs every SQLite call, in order) and
+:class:`DurableRuntime` owns the durable store (every SQLite call in order, on the loop unless
+another process holds a lock; checkpoints on a thread) and
 one worker per entity and per orchestration instance: a worker runs one batch or episode at a
 time, so an entity never runs two batches at once and an instance never two episodes, while
 different ones run in parallel. Activities run as soon as they are scheduled (at most
@@ -29,7 +30,14 @@ from aiohttp import web
 from ..logs import OnceLog, printable
 from .durable_engine import DurableFunctions, OrchestrationEngine, utc_now
 from .durable_entities import EntityEngine
-from .durable_store import ACTIVITY, ORCHESTRATION, DurableStore, Wake, describe_store_error
+from .durable_store import (
+    ACTIVITY,
+    CHECKPOINT_EVERY,
+    ORCHESTRATION,
+    DurableStore,
+    Wake,
+    describe_store_error,
+)
 from .entities import Operation
 from .errors import BindingError, ConfigError, EntityError
 from .expressions import resolve_settings
@@ -111,9 +119,18 @@ class DurableRuntime:
                               "and the host starts with an empty store. The entity state and "
                               "orchestrations it held are in that file.", self.store.path,
                               reason, aside)
-        # Every store call runs on this one thread, in order: a commit or a WAL checkpoint
-        # waits on the disk there, never on the event loop (benchmarks/RESULTS.md, latency).
+        # Store calls wait for another process's lock on this thread (in_store), and WAL
+        # checkpoints fsync on their own: the disk is never waited for on the event loop, nor
+        # by a commit (benchmarks/RESULTS.md, "Tail latency").
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="durable-store")
+        self._checkpoint_thread = ThreadPoolExecutor(max_workers=1,
+                                                     thread_name_prefix="durable-checkpoint")
+        self._checkpointing: asyncio.Future[None] | None = None
+        self._checkpointed_at = 0
+        self._on_thread = 0
+        """Store calls on the store's thread (waiting for a lock); later ones queue there."""
+        self._patient = True
+        """The store waits for locks (the busy timeout); only calls on the thread do."""
         if self.store.problem:
             host_logger.error("entity state cannot be saved in %s (%s); it and orchestration "
                               "history are kept in memory and will be lost when the host stops. "
@@ -158,9 +175,60 @@ class DurableRuntime:
 
     # -- the store -----------------------------------------------------------------------------
     async def in_store(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``call(*args, **kwargs)`` (a store method) on the store's thread."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self._store_thread, functools.partial(call, *args, **kwargs))
+        """Run ``call(*args, **kwargs)`` (a store method), in order with the others.
+
+        On the loop, without waiting for locks: a call takes tens of microseconds, less than
+        the hop to a thread and back (80 µs of CPU, and up to 400 µs when the thread was idle,
+        on the 2-core machine of benchmarks/RESULTS.md), and the fsync of checkpoints has a
+        thread of its own. When another process holds the file's lock, the call, and every
+        call after it until those are done, runs on the store's thread instead, where it waits
+        for the lock up to the busy timeout.
+        """
+        if not self._on_thread:
+            try:
+                if self._patient:
+                    self.store.wait_for_locks(False)
+                    self._patient = False
+                result = call(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc):
+                    raise
+            else:
+                self._after_store_call()
+                return result
+        self._on_thread += 1
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._store_thread, functools.partial(self._patiently, call, args, kwargs))
+        finally:
+            self._on_thread -= 1
+        self._after_store_call()
+        return result
+
+    def _patiently(self, call: Callable[..., T], args: tuple[Any, ...],
+                   kwargs: dict[str, Any]) -> T:
+        """On the store's thread: wait for another process's lock, up to the busy timeout."""
+        if not self._patient:
+            self.store.wait_for_locks(True)
+            self._patient = True
+        return call(*args, **kwargs)
+
+    def _after_store_call(self) -> None:
+        loop = asyncio.get_running_loop()
+        if (self.store.commits - self._checkpointed_at >= CHECKPOINT_EVERY
+                and self._checkpointing is None and not self.closing):
+            self._checkpointed_at = self.store.commits
+            self._checkpointing = loop.run_in_executor(self._checkpoint_thread, self._checkpoint)
+            self._checkpointing.add_done_callback(self._checkpoint_done)
+
+    def _checkpoint(self) -> None:
+        try:
+            self.store.checkpoint()
+        except sqlite3.Error as exc:  # the next one tries again; the safety net stays
+            self.store_failure(exc, "checkpoint", "the durable store: cannot checkpoint")
+
+    def _checkpoint_done(self, _: asyncio.Future[None]) -> None:
+        self._checkpointing = None
 
     # -- entities ----------------------------------------------------------------------------
     def entity(self, name: str) -> FunctionInfo:
@@ -298,6 +366,9 @@ class DurableRuntime:
         if pending:
             host_logger.info("stopped %d durable step(s) in flight; they run again when the "
                              "host starts", len(pending))
+        if self._checkpointing is not None:
+            await asyncio.wait([self._checkpointing])
+        self._checkpoint_thread.shutdown(wait=True)
         await self.in_store(self.store.close)
         self._store_thread.shutdown(wait=True)
 
@@ -320,6 +391,12 @@ class DurableRuntime:
         """``rpcBaseUrl`` points at the socket that took this request, on loopback when it
         listens on every address, so the SDK's calls never leave the machine."""
         return self.client_inputs(info, self.learn_origin(request))
+
+
+def _locked(exc: sqlite3.Error) -> bool:
+    """Another connection holds the lock this call needs (SQLITE_BUSY or SQLITE_LOCKED)."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def local_origin(request: web.Request) -> str:

@@ -79,9 +79,8 @@ class EntityEngine:
             return None
         volatile = self._volatile.pop(scheduler_id, [])
         try:
-            rows = await self.in_store(self.store.take_entity_requests, self.hub, scheduler_id,
-                                       MAX_BATCH)
-            record = await self.in_store(self.store.load_entity, self.hub, name, key)
+            rows, record = await self.in_store(self.store.take_entity_batch, self.hub,
+                                               scheduler_id, name, key, MAX_BATCH)
         except sqlite3.Error as exc:
             self._lost(scheduler_id, exc, len(volatile))
             return None

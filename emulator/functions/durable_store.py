@@ -7,9 +7,10 @@ requests to entities. Every step of the host commits its whole outcome in one tr
 work it consumed, the history or state it wrote, the messages it sent), so after a crash, even a
 ``kill -9``, the host re-reads ``messages`` and carries on: work runs at least once, as on Azure.
 
-Every method runs on the caller's thread (the host keeps one store thread) and may raise
-``sqlite3.Error`` (disk full, read-only file, a lock another process holds past the busy
-timeout): callers report it with :func:`describe_store_error` and keep serving. A file that is
+Every method runs on the caller's thread (the host calls them in order: on its event loop, or
+on its store thread while another process holds a lock; checkpoints on a thread of their own)
+and may raise ``sqlite3.Error`` (disk full, read-only file, a lock another process holds past the
+busy timeout): callers report it with :func:`describe_store_error` and keep serving. A file that is
 not a database, or fails SQLite's ``quick_check``, is found once when the store opens: it is
 moved aside (``entities.sqlite3.corrupt-<UTC time>``, with its ``-wal`` / ``-shm``) and a fresh
 store takes its place (docs/durable.md, "Durability").
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .entities import decode_state, diff_state, encode_state, replay_state
 from .orchestrations import (
     ActivityWork,
     Decision,
@@ -60,7 +62,21 @@ _SCHEMA = [
         seq INTEGER PRIMARY KEY AUTOINCREMENT, hub TEXT NOT NULL, kind TEXT NOT NULL,
         target TEXT NOT NULL, execution TEXT, visible REAL NOT NULL, body TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS messages_by_target ON messages (hub, kind, target, seq)",
+    # What changed since an entity's snapshot (``entities.state``), save by save, in order.
+    """CREATE TABLE IF NOT EXISTS entity_deltas (
+        hub TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL,
+        delta TEXT NOT NULL, PRIMARY KEY (hub, name, key, seq)) WITHOUT ROWID""",
 ]
+SAFETY_CHECKPOINT_PAGES = 20_000
+"""WAL pages after which a commit checkpoints by itself (80 MB; :meth:`DurableStore.checkpoint`
+normally runs long before)."""
+CHECKPOINT_EVERY = 100
+"""Commits after which the host asks for a checkpoint (a few hundred WAL pages)."""
+MAX_DELTAS = 64
+"""Saves kept as deltas after a snapshot; the next one writes the whole state again (also
+once the deltas add up to the snapshot's size), so a load replays little."""
+CACHED_ENTITIES = 64
+"""Entities whose last saved state is kept in memory, parsed, to diff the next save against."""
 ORCHESTRATION, ACTIVITY, ENTITY = "orchestration", "activity", "entity"
 
 
@@ -76,6 +92,17 @@ def _moment(value: float) -> datetime:
 class EntityRecord:
     exists: bool
     state: str | None
+
+
+@dataclass
+class _Saved:
+    """An entity's state as stored: its text, its value, and the deltas after the snapshot."""
+
+    text: str
+    value: Any
+    deltas: int = 0
+    delta_size: int = 0
+    last_seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -155,6 +182,11 @@ class DurableStore:
         """Why the state is kept in memory only (None: it is saved in ``path``)."""
         self.moved_aside: tuple[Path, str] | None = None
         """Where a corrupt file found at start was moved, and why (None: nothing was)."""
+        self.commits = 0
+        """Transactions committed since the store opened (the host checkpoints by them)."""
+        self._checkpointer: sqlite3.Connection | None = None
+        self._saved: dict[tuple[str, str, str], _Saved] = {}
+        """The last state saved or loaded per entity (the few most recent), to diff against."""
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
@@ -164,6 +196,10 @@ class DurableStore:
             # With WAL, NORMAL syncs at checkpoints, not at every commit: a commit survives a
             # crash of this process (kill -9 included); only a power cut may lose the last ones.
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # Checkpoints (and their fsync) are :meth:`checkpoint`'s, on a thread of their own:
+            # the automatic one would run inside a commit now and then, and a commit is on the
+            # path of every entity signal. This is only the safety net if that thread never runs.
+            self._db.execute(f"PRAGMA wal_autocheckpoint={SAFETY_CHECKPOINT_PAGES}")
             self._check()
             self._migrate(default_hub)
         except BaseException:
@@ -236,22 +272,73 @@ class DurableStore:
                 self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        self.commits += 1
+
+    def wait_for_locks(self, patient: bool) -> None:
+        """Whether a call waits for another connection's lock (up to :attr:`busy_timeout`) or
+        fails at once with SQLITE_BUSY (the host's calls on its event loop)."""
+        milliseconds = int(self.busy_timeout * 1000) if patient else 0
+        self._db.execute(f"PRAGMA busy_timeout = {milliseconds}")
+
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds into the database file, without blocking writers (a passive
+        checkpoint on a connection of its own). Safe on any one thread besides the store's:
+        its fsync waits there."""
+        if self.problem is not None or str(self.path) == ":memory:":
+            return
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(str(self.path), isolation_level=None,
+                                                 check_same_thread=False, timeout=0)
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._db.close()
 
     # -- entities ------------------------------------------------------------------------------
     def load_entity(self, hub: str, name: str, key: str) -> EntityRecord:
+        """The entity's state: its snapshot with the deltas saved after it replayed."""
+        ident = (hub.lower(), name.lower(), key)
+        saved = self._saved.get(ident)
+        if saved is not None:
+            return EntityRecord(True, saved.text)
         row = self._db.execute(
             "SELECT exists_, state FROM entities WHERE hub = ? AND name = ? AND key = ?",
-            (hub.lower(), name.lower(), key)).fetchone()
-        return EntityRecord(False, None) if row is None else EntityRecord(bool(row[0]), row[1])
+            ident).fetchone()
+        if row is None:
+            return EntityRecord(False, None)
+        exists, text = bool(row[0]), row[1]
+        deltas = self._db.execute(
+            "SELECT seq, delta FROM entity_deltas WHERE hub = ? AND name = ? AND key = ? "
+            "ORDER BY seq", ident).fetchall()
+        if deltas:
+            text = encode_state(replay_state(decode_state(text), [d for _, d in deltas]))
+        if exists and text is not None:
+            self._remember(ident, _Saved(text, decode_state(text), len(deltas),
+                                         sum(len(d) for _, d in deltas),
+                                         deltas[-1][0] if deltas else 0))
+        return EntityRecord(exists, text)
+
+    def take_entity_batch(self, hub: str, scheduler_id: str, name: str, key: str,
+                          limit: int) -> tuple[list[tuple[int, str]], EntityRecord]:
+        """The queued requests of one entity (at most ``limit``) and its state, in one call."""
+        return self.take_entity_requests(hub, scheduler_id, limit), self.load_entity(hub, name,
+                                                                                     key)
+
+    def _remember(self, ident: tuple[str, str, str], saved: _Saved) -> None:
+        self._saved.pop(ident, None)
+        if len(self._saved) >= CACHED_ENTITIES:
+            self._saved.pop(next(iter(self._saved)))
+        self._saved[ident] = saved
 
     def list_entities(self, hub: str, name: str | None, *, after: tuple[str, str] | None,
                       limit: int, since: datetime | None, until: datetime | None
                       ) -> list[EntityRow]:
         """Existing entities in (name, key) order, after ``after``, at most ``limit``."""
-        sql = "SELECT name, key, state, updated FROM entities WHERE hub = ? AND exists_ = 1"
+        sql = ("SELECT name, key, state, updated, EXISTS (SELECT 1 FROM entity_deltas d WHERE "
+               "d.hub = e.hub AND d.name = e.name AND d.key = e.key) FROM entities e "
+               "WHERE hub = ? AND exists_ = 1")
         args: list[Any] = [hub.lower()]
         if name:
             sql += " AND name = ?"
@@ -262,8 +349,9 @@ class DurableStore:
         sql += _between("updated", since, until, args)
         sql += " ORDER BY name, key LIMIT ?"
         args.append(limit)
-        return [EntityRow(r[0], r[1], r[2], _moment(r[3]))
-                for r in self._db.execute(sql, args)]
+        rows = self._db.execute(sql, args).fetchall()
+        return [EntityRow(r[0], r[1], self.load_entity(hub, r[0], r[1]).state if r[4] else r[2],
+                          _moment(r[3])) for r in rows]
 
     def queue_entity_request(self, hub: str, scheduler_id: str, request: str,
                              now: datetime) -> Wake:
@@ -280,23 +368,64 @@ class DurableStore:
                             consumed: Sequence[int], responses: Iterable[Notify],
                             now: datetime) -> list[Wake]:
         """State (None: unchanged), consumed requests and responses to callers, atomically."""
-        with self._transaction():
-            if record is not None:
-                self._save_entity(hub, name, key, record, now)
-            self._delete(consumed)
-            return [self._notify(hub, n, now) for n in responses]
+        ident = (hub.lower(), name.lower(), key)
+        try:
+            with self._transaction():
+                saved = self._save_entity(ident, record, now) if record is not None else None
+                self._delete(consumed)
+                wakes = [self._notify(hub, n, now) for n in responses]
+        except BaseException:
+            self._saved.pop(ident, None)  # what the file holds is read again next time
+            raise
+        if record is not None:
+            if saved is None:
+                self._saved.pop(ident, None)
+            else:
+                self._remember(ident, saved)
+        return wakes
 
-    def _save_entity(self, hub: str, name: str, key: str, record: EntityRecord,
-                     now: datetime) -> None:
-        if record.exists:
-            self._db.execute(
-                "INSERT INTO entities (hub, name, key, exists_, state, updated) "
-                "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (hub, name, key) DO UPDATE SET "
-                "exists_ = 1, state = excluded.state, updated = excluded.updated",
-                (hub.lower(), name.lower(), key, record.state, _epoch(now)))
-        else:
-            self._db.execute("DELETE FROM entities WHERE hub = ? AND name = ? AND key = ?",
-                             (hub.lower(), name.lower(), key))
+    def _save_entity(self, ident: tuple[str, str, str], record: EntityRecord,
+                     now: datetime) -> _Saved | None:
+        """Write what changed since the last save: a delta when it is small, else the whole
+        state (a new snapshot). Returns what is then stored (None: nothing, or not known)."""
+        if not record.exists or record.state is None:
+            self._db.execute("DELETE FROM entity_deltas WHERE hub = ? AND name = ? AND key = ?",
+                             ident)
+            if record.exists:
+                self._write_snapshot(ident, None, now)
+            else:
+                self._db.execute("DELETE FROM entities WHERE hub = ? AND name = ? AND key = ?",
+                                 ident)
+            return None
+        text = record.state
+        before = self._saved.get(ident)
+        if before is not None and before.text == text:
+            self._db.execute("UPDATE entities SET updated = ? WHERE hub = ? AND name = ? AND "
+                             "key = ?", (_epoch(now), *ident))
+            return before
+        value = decode_state(text)
+        delta = None
+        if before is not None and before.deltas < MAX_DELTAS and value is not None:
+            delta = diff_state(before.value, value, old_size=len(before.text))
+        if delta is None or before is None or before.delta_size + len(delta) > len(text):
+            self._db.execute("DELETE FROM entity_deltas WHERE hub = ? AND name = ? AND key = ?",
+                             ident)
+            self._write_snapshot(ident, text, now)
+            return _Saved(text, value) if value is not None else None
+        seq = before.last_seq + 1
+        self._db.execute("INSERT INTO entity_deltas (hub, name, key, seq, delta) "
+                         "VALUES (?, ?, ?, ?, ?)", (*ident, seq, delta))
+        self._db.execute("UPDATE entities SET updated = ? WHERE hub = ? AND name = ? AND key = ?",
+                         (_epoch(now), *ident))
+        return _Saved(text, value, before.deltas + 1, before.delta_size + len(delta), seq)
+
+    def _write_snapshot(self, ident: tuple[str, str, str], text: str | None,
+                        now: datetime) -> None:
+        self._db.execute(
+            "INSERT INTO entities (hub, name, key, exists_, state, updated) "
+            "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (hub, name, key) DO UPDATE SET "
+            "exists_ = 1, state = excluded.state, updated = excluded.updated",
+            (*ident, text, _epoch(now)))
 
     # -- orchestration instances -----------------------------------------------------------
     def load_instance(self, hub: str, instance_id: str) -> InstanceRecord | None:

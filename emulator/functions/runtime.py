@@ -16,7 +16,8 @@ import aiohttp
 from yarl import URL
 
 from ..contracts import (
-    issue_token,
+    ConnectionString,
+    ReusedTokens,
     parse_connection_string,
 )
 from ..errors import InvalidConnectionString
@@ -100,6 +101,11 @@ class HostRuntime:
     """Refused requests, logged at WARNING once per kind, then at INFO."""
     failures: OnceLog = field(default_factory=OnceLog)
     """Failed requests (5xx), logged at ERROR once per kind, then at INFO."""
+    rest_tokens: ReusedTokens = field(default_factory=ReusedTokens)
+    """REST tokens of the signalR output, reused for a minute per audience (signing one per
+    call was a tenth of the host's work for a chat message)."""
+    _connections: dict[str, ConnectionString] = field(default_factory=dict)
+    _signature_keys: list[str] | None = None
 
     @classmethod
     def load(cls, config: HostConfig) -> HostRuntime:
@@ -124,11 +130,26 @@ class HostRuntime:
                    invoker=Invoker(str(config.app_dir), _thread_count(config.settings)),
                    function_errors=[*indexed.errors, *found.errors], timers=found.timers)
 
+    def connection(self, setting: str) -> ConnectionString:
+        """The SignalR connection string of an app setting, parsed once (the settings do not
+        change while this runtime serves); errors are raised each time, never kept."""
+        conn = self._connections.get(setting)
+        if conn is None:
+            conn = self._connections[setting] = connection_string_from(self.config.settings,
+                                                                       setting)
+        return conn
+
     def signature_keys(self) -> list[str]:
         """Access keys of every SignalR connection the app uses (SR SignatureValidationOptions).
 
         Empty (validation off) when one of them has no AccessKey (identity-based connection).
+        Worked out once: the settings do not change while this runtime serves.
         """
+        if self._signature_keys is None:
+            self._signature_keys = self._find_signature_keys()
+        return self._signature_keys
+
+    def _find_signature_keys(self) -> list[str]:
         names = {DEFAULT_CONNECTION_SETTING} | {
             connection_setting_name(b) for f in self.functions for b in f.bindings
             if b.kind in ("signalrtrigger", "signalrconnectioninfo", "signalr")}
@@ -179,7 +200,7 @@ class HostRuntime:
                 claims = custom_claims(
                     resolve(str(id_token), data, settings) if id_token else None,
                     binding.get("claimTypeList"))
-                conn = connection_string_from(settings, connection_setting_name(binding))
+                conn = self.connection(connection_setting_name(binding))
                 inputs[binding.name] = build_connection_info(conn, hub, now=time.time(),
                                                              user_id=user_id, claims=claims)
             elif extra and binding.name in extra:
@@ -197,10 +218,11 @@ class HostRuntime:
             if binding.kind != "signalr" or value is None:
                 continue
             hub = resolve(str(binding.get("hubName") or ""), data, self.config.settings)
-            conn = connection_string_from(self.config.settings, connection_setting_name(binding))
+            conn = self.connection(connection_setting_name(binding))
             assert conn.access_key is not None
             for call in build_rest_calls(conn, hub, value):
-                token = issue_token(audience=call.audience, key=conn.access_key, now=time.time())
+                token = self.rest_tokens.get(audience=call.audience, key=conn.access_key,
+                                             now=time.time())
                 headers = {"Authorization": f"Bearer {token}"}
                 if call.body is not None:
                     headers["Content-Type"] = "application/json; charset=utf-8"

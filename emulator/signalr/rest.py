@@ -98,6 +98,7 @@ def _authenticate(request: web.Request, service: SignalRService) -> None:
         verify_token(
             bearer_token(request), keys=service.config.access_keys, now=service.clock(),
             audience_ok=lambda aud: any(rest_audience_matches(aud, p) for p in paths),
+            verified=service.rest_tokens,
         )
     except InvalidToken as exc:
         service.refusals.warning(rest_log, str(exc), "refused %s %s: %s", request.method,

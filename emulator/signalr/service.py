@@ -18,7 +18,7 @@ from typing import Any
 
 from ..contracts.messages import Invocation, StreamInvocation
 from ..contracts.protocols import PROTOCOLS
-from ..contracts.tokens import user_id_from_claims
+from ..contracts.tokens import VerifiedTokens, user_id_from_claims
 from ..contracts.upstream import format_claims
 from .config import ServiceConfig
 from .dispatcher import Dispatcher
@@ -76,6 +76,10 @@ class SignalRService:
         self.state: HubState[Session] = HubState()
         self.dispatcher = Dispatcher(config)
         self.refusals = OnceLog()
+        self.rest_tokens = VerifiedTokens(256)
+        """Signatures of REST tokens already checked: a caller (the output binding) brings the
+        same token on every call. Client tokens are checked each time (one per connection:
+        caching them would cost memory per connection)."""
         self.stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None

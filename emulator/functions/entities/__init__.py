@@ -1,5 +1,7 @@
-"""Durable entities, the pure part: the host's batch JSON and the messages to and from entities."""
+"""Durable entities, the pure part: the host's batch JSON, the messages to and from entities,
+and the deltas the store saves between snapshots of a state."""
 
+from .deltas import decode_state, diff_state, encode_state, replay_state
 from .protocol import (
     BatchResult,
     Operation,
@@ -21,9 +23,13 @@ __all__ = [
     "build_batch_request",
     "check_entity_key",
     "decode_request",
+    "decode_state",
+    "diff_state",
     "encode_request",
     "encode_response",
     "encode_signal_input",
+    "encode_state",
     "parse_batch_result",
+    "replay_state",
     "split_scheduler_id",
 ]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
 
-from emulator.functions.durable_store import ACTIVITY, ENTITY, DurableStore, EntityRecord
+from emulator.functions.durable_store import (
+    ACTIVITY,
+    ENTITY,
+    MAX_DELTAS,
+    DurableStore,
+    EntityRecord,
+)
 from emulator.functions.orchestrations import (
     ActivityWork,
     Decision,
@@ -161,3 +168,81 @@ def test_store_open_falls_back_to_memory(tmp_path) -> None:
     assert store.problem and "Not a directory" in store.problem
     start(store)
     assert store.load_instance("h", "i") is not None
+
+
+def _room(first: int, last: int) -> str:
+    return json.dumps({"messages": [{"id": f"m{n}", "text": "hi " * 30}
+                                    for n in range(first, last)]})
+
+
+def _row_sizes(path) -> tuple[int, int]:
+    with sqlite3.connect(path) as db:
+        snapshot = db.execute("SELECT length(state) FROM entities").fetchone()[0]
+        deltas = db.execute("SELECT count(*) FROM entity_deltas").fetchone()[0]
+    return snapshot, deltas
+
+
+def test_store_saves_a_small_change_as_a_delta_and_reloads_the_same_state(tmp_path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = DurableStore(path)
+    for n in range(5):
+        store.commit_entity_batch("h", "room", "lobby", EntityRecord(True, _room(n, n + 100)),
+                                  [], [], T0)
+    snapshot, deltas = _row_sizes(path)
+    assert deltas == 4 and snapshot == len(_room(0, 100))  # only the first save was whole
+    store.close()
+    reopened = DurableStore(path)  # nothing in memory: the snapshot and deltas replayed
+    assert reopened.load_entity("h", "room", "lobby") == EntityRecord(True, _room(4, 104))
+    listed = reopened.list_entities("h", None, after=None, limit=9, since=None, until=None)
+    assert [r.state for r in listed] == [_room(4, 104)]
+    reopened.commit_entity_batch("h", "room", "lobby", EntityRecord(True, _room(5, 105)),
+                                 [], [], T0)
+    assert _row_sizes(path)[1] == 5
+    reopened.close()
+
+
+def test_store_writes_a_new_snapshot_after_many_deltas_or_a_large_change(tmp_path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = DurableStore(path)
+    for n in range(MAX_DELTAS + 2):
+        store.commit_entity_batch("h", "room", "lobby", EntityRecord(True, _room(n, n + 100)),
+                                  [], [], T0)
+    assert _row_sizes(path)[1] < MAX_DELTAS
+    store.commit_entity_batch("h", "room", "lobby", EntityRecord(True, '"replaced"'), [], [], T0)
+    assert _row_sizes(path) == (len('"replaced"'), 0)
+    store.commit_entity_batch("h", "room", "lobby", EntityRecord(False, None), [], [], T0)
+    assert store.load_entity("h", "room", "lobby") == EntityRecord(False, None)
+    store.close()
+
+
+def test_store_failed_save_keeps_the_state_the_file_holds(tmp_path) -> None:
+    store = DurableStore(tmp_path / "s.sqlite3")
+    store.commit_entity_batch("h", "room", "k", EntityRecord(True, _room(0, 100)), [], [], T0)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")  # a full disk
+    with pytest.raises(sqlite3.Error):
+        store.commit_entity_batch("h", "room", "k", EntityRecord(True, _room(200, 400)), [],
+                                  [], T0)
+    store._db.execute("PRAGMA max_page_count = 1073741823")
+    assert store.load_entity("h", "room", "k") == EntityRecord(True, _room(0, 100))
+    store.commit_entity_batch("h", "room", "k", EntityRecord(True, _room(1, 101)), [], [], T0)
+    assert DurableStore(tmp_path / "s.sqlite3").load_entity("h", "room", "k") == EntityRecord(
+        True, _room(1, 101))
+    store.close()
+
+
+def test_store_commits_leave_checkpoints_to_their_own_connection(tmp_path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = DurableStore(path)
+    before = store.commits
+    for n in range(20):
+        store.commit_entity_batch("h", "room", "k", EntityRecord(True, _room(n, n + 100)), [],
+                                  [], T0)
+    assert store.commits - before == 20
+    assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] > 10_000
+    store.checkpoint()  # every frame of the WAL is now in the database file
+    with sqlite3.connect(path) as db:
+        busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and frames == copied
+    store.close()
+    DurableStore(":memory:").checkpoint()  # nothing to do
