@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from emulator.serve import raise_open_files_limit
+
 from .report import check_targets, format_report, machine
-from .scenarios import DEFAULT_SET, SCENARIOS, run_scenario
+from .scenarios import DEFAULT_SET, REPEATS, SCENARIOS, run_scenario
 
 __all__ = ["main"]
 
@@ -34,6 +37,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="py-spy each traffic run's server into DIR/<scenario>-<target>.txt")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--repeat", type=int, default=0, metavar="N",
+                        help="run each scenario N times (default: once, latency "
+                             f"{REPEATS['latency']} times in the default set)")
+    parser.add_argument("--plot", type=Path, metavar="PNG",
+                        help="draw deliveries/s and p99 per scenario and target into PNG")
     return parser.parse_args(argv)
 
 
@@ -41,7 +49,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     wanted = [t for t in args.targets.split(",") if t]
     host = machine()
     results: list[dict[str, Any]] = []
-    for name in args.scenarios:
+    for name, round_ in _rounds(args):
         scenario = SCENARIOS[name]
         if args.scale != 1.0:
             scenario = scenario.scaled(args.scale)
@@ -55,6 +63,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 profile = str(args.profile / f"{scenario.name}-{target}.txt")
             result = await run_scenario(scenario, target, profile)
             result["run_s"] = time.perf_counter() - started
+            result["round"] = round_
             result["parameters"] = {"kind": scenario.kind, "duration": scenario.duration,
                                     "window": scenario.window, "rate": scenario.rate,
                                     "codec": scenario.codec, "receivers": scenario.receivers,
@@ -64,12 +73,20 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
+def _rounds(args: argparse.Namespace) -> list[tuple[str, int]]:
+    """(scenario, round) in the order they run: the rounds of a scenario one after another."""
+    default = args.scenarios == list(DEFAULT_SET)
+    return [(name, n) for name in args.scenarios
+            for n in range(args.repeat or (REPEATS.get(name, 1) if default else 1))]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
         print(f"unknown scenario(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
+    raise_open_files_limit(logging.getLogger("benchmarks"))  # 15,000 clients need the room
     results = asyncio.run(run(args))
     host = machine()
     print()
@@ -82,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": host, "results": results}, indent=1) + "\n",
                         encoding="utf-8")
+    if args.plot:
+        from .plot import plot_results
+
+        plot_results(results, args.plot)
+        print(f"plot: {args.plot}")
     return 0
 
 

@@ -48,7 +48,8 @@ from .processes import Server, start_server
 from .servers.serve import READY_PREFIX
 from .wire import CODECS, make_tag
 
-__all__ = ["SCENARIOS", "TARGETS", "Scenario", "message_text", "run_scenario"]
+__all__ = ["DEFAULT_SET", "REPEATS", "SCENARIOS", "TARGETS", "Scenario", "message_text",
+           "run_scenario"]
 
 TARGETS = ("signalr", "socketio", "aiohttp")
 FILLER = " the quick brown fox jumps over the lazy dog 0123456789"
@@ -98,13 +99,17 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("rest-latency", "rest-rate", 100, rate=100.0,
              description="HTTP POST broadcasts at a fixed 100/s to 100 receivers"),
     Scenario("capacity", "capacity", 5000, description="5,000 idle connections"),
+    Scenario("capacity-15000", "capacity", 15_000, targets=("signalr", "aiohttp"),
+             description="15,000 idle connections, one broadcast to all"),
     Scenario("connect", "connect", 100,
              description="100 clients connect through the whole path, connection events on"),
 )}
 DEFAULT_SET = (
     "fanout-100", "fanout-100-8senders", "fanout-1000", "latency", "talkers", "rest",
-    "capacity", "connect",
+    "capacity", "connect", "capacity-15000",
 )
+REPEATS = {"latency": 5}
+"""Runs of a scenario in the default set: the p99 target must hold in every run."""
 
 
 @dataclass

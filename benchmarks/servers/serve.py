@@ -10,6 +10,8 @@ import socket
 
 from aiohttp import web
 
+from emulator.serve import raise_open_files_limit
+
 __all__ = ["READY_PREFIX", "parse_port", "serve"]
 
 READY_PREFIX = "bench server ready: "
@@ -47,4 +49,6 @@ async def _run(app: web.Application, port: int) -> None:
 
 
 def serve(app: web.Application, port: int) -> None:
+    # Every server under test gets the same room for sockets (the capacity scenarios).
+    raise_open_files_limit(logging.getLogger("bench-server"))
     asyncio.run(_run(app, port))

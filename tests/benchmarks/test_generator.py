@@ -16,7 +16,7 @@ import pytest
 
 from benchmarks.clients import check_loopback
 from benchmarks.generator import Tracker
-from benchmarks.report import check_targets, format_report
+from benchmarks.report import TARGET_CHECKS, check_targets, format_report, judge
 from benchmarks.scenarios import SCENARIOS, message_text, run_scenario
 from benchmarks.wire import TAG, SignalRMessagePackCodec, SocketIOCodec, make_tag, varint
 from tests.support.timeouts import TIMEOUT
@@ -72,15 +72,31 @@ async def test_benchmarks_tracker_counts_duplicates_losses_and_strays() -> None:
 def test_benchmarks_report_checks_targets_against_the_named_baseline() -> None:
     base = {"lost": 0, "duplicates": 0}
     results = [
-        {**base, "scenario": "fanout-100", "target": "signalr", "deliveries_per_s": 300.0},
-        {**base, "scenario": "fanout-100", "target": "socketio", "deliveries_per_s": 100.0},
-        {**base, "scenario": "fanout-100", "target": "aiohttp", "deliveries_per_s": 600.0},
+        {**base, "scenario": "fanout-100-8senders", "target": "signalr",
+         "deliveries_per_s": 300.0},
+        {**base, "scenario": "fanout-100-8senders", "target": "socketio",
+         "deliveries_per_s": 100.0},
+        {**base, "scenario": "fanout-100-8senders", "target": "aiohttp",
+         "deliveries_per_s": 600.0},
         {"scenario": "rest", "target": "signalr", "lost": 5, "duplicates": 0},
     ]
     lines = check_targets(results)
-    assert lines[0].endswith("3.00x socketio, 0.50x aiohttp -> MET (target >= 3x)")
+    assert lines[2] == ("| fan-out to 100, 8 senders: deliveries/s vs python-socketio | >= 1x | "
+                        "3x | MET |")
     assert lines[-1] == "loss and duplicates: rest/signalr (lost 5, dup 0)"
     assert "fanout-100" in format_report(results, markdown=True).splitlines()[2]
+
+
+def test_benchmarks_report_target_must_hold_in_every_run() -> None:
+    runs = [{"scenario": "latency", "target": t, "p99_ms": p, "lost": 0, "duplicates": 0}
+            for t, p in (("signalr", 6.0), ("aiohttp", 5.0), ("signalr", 9.0),
+                         ("aiohttp", 5.0))]
+    judged = judge(TARGET_CHECKS[2], runs)
+    assert judged is not None
+    assert judged["values"] == [1.2, 1.8] and judged["verdict"] == "NOT MET"
+    wrong = judge(TARGET_CHECKS[1], [{"scenario": "fanout-100", "target": t,
+                                      "deliveries_per_s": 1.0} for t in ("signalr", "socketio")])
+    assert wrong is not None and wrong["verdict"].startswith("does not stand")
 
 
 @pytest.mark.parametrize("target", ["aiohttp", "socketio", "signalr"])
