@@ -33,6 +33,7 @@ from .durable_entities import EntityEngine
 from .durable_store import (
     ACTIVITY,
     CHECKPOINT_EVERY,
+    ENTITY,
     ORCHESTRATION,
     DurableStore,
     Wake,
@@ -53,6 +54,11 @@ __all__ = ["BASE_PATH", "DURABLE", "DurableRuntime", "client_payload", "setup_du
 
 SHUTDOWN_GRACE = 2.0
 """Seconds a stopping host lets running batches and episodes finish before cancelling them."""
+ENTITY_BATCH_DELAY = 0.005
+"""Seconds an idle entity waits before its first batch, so that signals arriving together run
+as one batch (one state save), and the batch runs after the work that signalled it has
+answered instead of beside it: a chat message's REST call and fan-out are not slowed by its
+own history update (benchmarks/RESULTS.md, "Tail latency"). Azure's entities take far longer."""
 _TRIGGERS = ("orchestrationtrigger", "activitytrigger", "entitytrigger")
 
 
@@ -274,11 +280,15 @@ class DurableRuntime:
         worker.again = True
         if worker.task is None or worker.task.done():
             self.idle.clear()
+            delay = ENTITY_BATCH_DELAY if kind == ENTITY else 0.0
             worker.task = asyncio.get_running_loop().create_task(
-                self._drive(kind, target, worker), name=f"durable {kind} {target}")
+                self._drive(kind, target, worker, delay), name=f"durable {kind} {target}")
 
-    async def _drive(self, kind: str, target: str, worker: _Worker) -> None:
+    async def _drive(self, kind: str, target: str, worker: _Worker, delay: float = 0.0
+                     ) -> None:
         try:
+            if delay:
+                await asyncio.sleep(delay)
             while worker.again and not self.closing:
                 worker.again = False
                 if kind == ORCHESTRATION:

@@ -33,7 +33,7 @@ from .protocol.connection import (
 )
 from .protocol.upstream import completion_for_failure
 from .registry import PendingConnection, Registry
-from .session import Session
+from .session import Flusher, Session
 
 __all__ = ["MAX_HANDSHAKE_TIMEOUT", "SignalRService", "handshake_timeout"]
 
@@ -76,6 +76,8 @@ class SignalRService:
         self.state: HubState[Session] = HubState()
         self.dispatcher = Dispatcher(config)
         self.refusals = OnceLog()
+        self.flusher = Flusher()
+        """Writes WebSocket connections once per turn of the loop (transports/websocket.py)."""
         self.rest_tokens = VerifiedTokens(256)
         """Signatures of REST tokens already checked: a caller (the output binding) brings the
         same token on every call. Client tokens are checked each time (one per connection:
@@ -281,7 +283,7 @@ class SignalRService:
             core.transport_lost(now, clean=False)
             if not core.is_closed:
                 session.attachment = None  # detached: the handler leaves, the buffer waits
-            attachment.wakeup.set()
+            attachment.wake()
         core.tick(now)
         if core.pending or core.is_closed:
             session.wake()

@@ -30,6 +30,9 @@ class HttpAttachment:
         self.polls = 0
         """Long polling: counts polls, so a superseded one knows to answer 204."""
 
+    def wake(self) -> None:
+        self.wakeup.set()
+
     def is_gone(self) -> bool:
         return self.transport is not None and self.transport.is_closing()
 

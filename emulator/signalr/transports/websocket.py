@@ -1,9 +1,13 @@
 """The WebSocket transport (docs/signalr-protocol.md, "Transports").
 
-Feed, flush, write: one task reads the socket and feeds the service; one writer task writes
-what the connection's core has queued. JSON goes out in text frames, MessagePack in binary
-frames; a frame holds whole records. The core decides pings, timeouts and Acks; the service's
-liveness sweep calls it.
+Feed, flush, write: one task reads the socket and feeds the service; what the connection's core
+queues is written by the service's :class:`~..session.Flusher` at the next turn of the loop,
+straight to the socket, while the socket takes it. Only when a client does not keep up (the
+socket's send buffer is full) does a task of the connection's own write, waiting for the client;
+it ends once the queue is empty. An idle connection holds no writer task (benchmarks/RESULTS.md,
+"Memory per connection"). JSON goes out in text frames, MessagePack in binary frames; a frame
+holds whole records. The core decides pings, timeouts and Acks; the service's liveness sweep
+calls it.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from ..log import preview, transport_log
 from ..protocol.connection import CloseReason
 from ..service import SignalRService
-from ..session import Session, Wakeup
+from ..session import Flusher, Session
 
 __all__ = ["WebSocketAttachment", "handle_websocket"]
 
@@ -29,14 +35,30 @@ MAX_FRAME = 64 * 1024
 class WebSocketAttachment:
     """The socket a session writes to now; a reattach replaces it with a new one."""
 
-    __slots__ = ("ended", "transport", "wakeup", "writing_since")
+    __slots__ = ("alone", "ended", "flusher", "flushing", "session", "transport", "writer",
+                 "writing_since", "ws")
 
-    def __init__(self, transport: asyncio.Transport | None) -> None:
+    def __init__(self, ws: web.WebSocketResponse, session: Session,
+                 transport: asyncio.Transport | None, flusher: Flusher, *,
+                 handshake: bool) -> None:
+        self.ws = ws
+        self.session = session
         self.transport = transport
-        self.wakeup = Wakeup()
+        self.flusher = flusher
         self.writing_since: float | None = None
         self.ended = False
-        """Superseded by a reattach or detached: this socket's writer stops."""
+        """Superseded by a reattach or detached: this socket writes no more."""
+        self.alone = handshake
+        """The next write is the handshake answer: it goes in a frame of its own."""
+        self.flushing = False
+        """A flush is due at the next turn of the loop."""
+        self.writer: asyncio.Task[None] | None = None
+        """Writes while the client does not keep up, or closes the socket; None: neither."""
+
+    def wake(self) -> None:
+        if not self.flushing and not self.ended:
+            self.flushing = True
+            self.flusher.add(self)
 
     def is_gone(self) -> bool:
         return self.transport is None or self.transport.is_closing()
@@ -48,7 +70,82 @@ class WebSocketAttachment:
 
     def end(self) -> None:
         self.ended = True
-        self.wakeup.set()
+
+    def flush(self) -> None:
+        """Write what the core queued, now; or leave it to the writer task (started here) when
+        the client has not read what was sent before. Once the core is closed and all is
+        written, the writer closes the socket."""
+        self.flushing = False
+        if self.ended or self.writer is not None:
+            return  # the writer takes what is queued when it is done with the last write
+        transport = self.transport
+        if transport is not None and (transport.get_write_buffer_size()
+                                      >= transport.get_write_buffer_limits()[1]):
+            self._start_writer(self._write_slowly(None))
+            return
+        session = self.session
+        core = session.core
+        items = core.data_to_send(asyncio.get_running_loop().time())
+        if items:
+            for frame in self._frames(items):
+                waiting = _send_now(self.ws, session, frame)
+                if isinstance(waiting, bool):
+                    if waiting:
+                        continue
+                    return  # the socket is gone; its reader ends the session
+                self._start_writer(self._write_slowly(waiting))  # flow control: in a task
+                return
+        if core.is_closed and not self.ws.closed:
+            self._start_writer(self._close())
+
+    def _frames(self, items: list[bytes]) -> list[bytes]:
+        if self.alone:
+            self.alone = False
+            return [items[0], *_frames(items[1:])]
+        return _frames(items)
+
+    def _start_writer(self, work: Coroutine[Any, Any, None]) -> None:
+        self.writer = asyncio.ensure_future(work)
+
+    async def _write_slowly(self, waiting: Coroutine[Any, Any, None] | None) -> None:
+        """Write while the client is slow: each write waits until the client has read enough
+        (the liveness sweep drops it when that takes the client timeout), until the queue is
+        empty. A write whose frame is out but that still waits for the client is ``waiting``."""
+        session = self.session
+        core = session.core
+        loop = asyncio.get_running_loop()
+        try:
+            if waiting is not None:
+                self.writing_since = loop.time()
+                try:
+                    await waiting
+                except (ConnectionError, RuntimeError):
+                    return
+                finally:
+                    self.writing_since = None
+            while not self.ended:
+                items = core.data_to_send(loop.time())
+                if not items:
+                    break
+                for frame in self._frames(items):
+                    self.writing_since = loop.time()
+                    sent = await _send(self.ws, session, frame)
+                    self.writing_since = None
+                    if not sent:
+                        return
+        finally:
+            self.writer = None
+        if core.is_closed and not self.ended:
+            self._start_writer(self._close())
+
+    async def _close(self) -> None:
+        """Everything, the Close message last, is written: close the socket."""
+        try:
+            if not self.ws.closed:
+                with contextlib.suppress(Exception):
+                    await self.ws.close()
+        finally:
+            self.writer = None
 
 
 async def handle_websocket(
@@ -58,12 +155,13 @@ async def handle_websocket(
     ws = web.WebSocketResponse(max_msg_size=service.config.max_message_size + _SLACK,
                                autoping=True)
     await ws.prepare(request)
-    attachment = WebSocketAttachment(request.transport)
+    attachment = WebSocketAttachment(ws, session, request.transport, service.flusher,
+                                     handshake=not reattach)
     if reattach:
         _reattach(service, session, attachment)
     else:
         session.attachment = attachment
-    writer = asyncio.ensure_future(_write(ws, session, attachment, handshake=not reattach))
+    attachment.wake()
     clean = False
     try:
         clean = await _read(ws, service, session)
@@ -73,14 +171,18 @@ async def handle_websocket(
         if not superseded and not session.core.is_closed:
             detached = service.transport_lost(session, clean=clean)
         if detached or superseded:
-            attachment.end()  # the writer stops; the buffer (or the new socket) carries on
+            attachment.end()  # no more writes; the buffer (or the new socket) carries on
         else:
-            attachment.wakeup.set()  # the writer sends what is left (a Close) and stops
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(writer), 5.0)  # the Close goes out
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await writer
+            attachment.flush()  # what is left (a Close) goes out, then the socket closes
+        writer = attachment.writer
+        if writer is not None:
+            if not attachment.ended:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(writer), 5.0)  # the Close goes out
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+        attachment.end()
         if not ws.closed:
             with contextlib.suppress(Exception):
                 await ws.close()
@@ -125,35 +227,6 @@ async def _read(ws: web.WebSocketResponse, service: SignalRService, session: Ses
     return False
 
 
-async def _write(ws: web.WebSocketResponse, session: Session, attachment: WebSocketAttachment,
-                 *, handshake: bool) -> None:
-    """Write what the core queues until it is closed, or this socket is replaced."""
-    core = session.core
-    loop = asyncio.get_running_loop()
-    alone = handshake  # the handshake answer goes in a frame of its own
-    while not attachment.ended:
-        items = core.data_to_send(loop.time())
-        if not items:
-            if core.is_closed:
-                break
-            await attachment.wakeup.wait()
-            continue
-        if alone:
-            alone = False
-            frames = [items[0], *_frames(items[1:])]
-        else:
-            frames = _frames(items)
-        for frame in frames:
-            attachment.writing_since = loop.time()
-            sent = await _send(ws, session, frame)
-            attachment.writing_since = None
-            if not sent:
-                return
-    if not ws.closed and not attachment.ended:
-        with contextlib.suppress(Exception):
-            await ws.close()
-
-
 def _frames(items: list[bytes]) -> list[bytes]:
     """Whole records joined into frames of about ``MAX_FRAME`` bytes."""
     if len(items) <= 1:
@@ -172,14 +245,50 @@ def _frames(items: list[bytes]) -> list[bytes]:
     return frames
 
 
+def _opcode(session: Session) -> WSMsgType:
+    return WSMsgType.BINARY if session.core.binary else WSMsgType.TEXT
+
+
+def _send_now(ws: web.WebSocketResponse, session: Session, data: bytes
+              ) -> Coroutine[Any, Any, None] | bool:
+    """One frame, written at once. True: done; False: the socket is gone; a coroutine: the
+    frame is out but aiohttp waits for the client to read (flow control), which the caller
+    awaits elsewhere. Binary for MessagePack, text for JSON."""
+    if transport_log.isEnabledFor(logging.DEBUG):
+        transport_log.debug("> %s %s", session.connection_id, preview(data))
+    # The bytes go out as they are: a text frame from our own UTF-8 encoding, without the
+    # decode and re-encode of send_str (one of each per delivery of a broadcast). send_frame
+    # writes the frame before it awaits anything, and awaits only when the client lags.
+    sending = ws.send_frame(data, _opcode(session))
+    try:
+        waiting = sending.send(None)
+    except StopIteration:
+        return True
+    except (ConnectionError, RuntimeError):
+        return False
+    return _resume(sending, waiting)
+
+
+async def _resume(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """Carry on a coroutine that yielded ``waiting`` (a future, or None for one turn) when it
+    was stepped by hand, as a task would."""
+    while True:
+        if waiting is None:
+            await asyncio.sleep(0)
+        else:
+            await asyncio.wait([waiting])
+        try:
+            waiting = coroutine.send(None)
+        except StopIteration:
+            return
+
+
 async def _send(ws: web.WebSocketResponse, session: Session, data: bytes) -> bool:
-    """One frame: binary for MessagePack, text for JSON. False once the socket is gone."""
+    """One frame, waiting for the client if it lags. False once the socket is gone."""
     if transport_log.isEnabledFor(logging.DEBUG):
         transport_log.debug("> %s %s", session.connection_id, preview(data))
     try:
-        # The bytes go out as they are: a text frame from our own UTF-8 encoding, without the
-        # decode and re-encode of send_str (one of each per delivery of a broadcast).
-        await ws.send_frame(data, WSMsgType.BINARY if session.core.binary else WSMsgType.TEXT)
+        await ws.send_frame(data, _opcode(session))
     except (ConnectionError, RuntimeError):
         return False
     return True

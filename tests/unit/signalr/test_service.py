@@ -34,6 +34,9 @@ class Recorder:
         self.aborted = False
         self.writing_since: float | None = None
 
+    def wake(self) -> None:
+        self.wakeup.set()
+
     def is_gone(self) -> bool:
         return False
 
