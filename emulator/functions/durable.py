@@ -26,12 +26,12 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from ..errors import BindingError, ConfigError, EntityError
 from ..logs import OnceLog, printable
 from .durable_engine import DurableFunctions, OrchestrationEngine, utc_now
 from .durable_entities import EntityEngine
 from .durable_store import ACTIVITY, ORCHESTRATION, DurableStore, Wake, describe_store_error
 from .entities import Operation
-from .errors import BindingError, ConfigError, EntityError
 from .expressions import resolve_settings
 from .indexing import FunctionInfo
 from .keys import DURABLE_SYSTEM_KEY
