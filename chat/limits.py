@@ -7,24 +7,38 @@ retry that reaches another instance is not recognised here; its message id is th
 (:func:`chat.messages.keyed_message_id`), so pages and the history still keep one copy.
 
 Rate: a token bucket per user (per connection without a user) holding ``CHAT_SEND_BURST``
-tokens, refilled at ``CHAT_SEND_RATE`` per minute. Memory is bounded: at most
-:data:`MAX_TRACKED` senders and :data:`MAX_TRACKED` recent ids, the least recently used dropped
-first; recent ids are forgotten after :data:`RETRY_WINDOW` seconds.
+tokens, refilled at ``CHAT_SEND_RATE`` per minute. A recognised retry is answered with the
+first attempt's id, and the message goes again to the retrying connection only: the connection
+that lost the answer may have lost the message too (pages keep one copy per id). Memory is
+bounded: at most :data:`MAX_TRACKED` senders and :data:`MAX_RECENT` recent messages, the least
+recently used dropped first; recent messages are forgotten after :data:`RETRY_WINDOW` seconds.
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import TooFast
 from .settings import Settings
 
-__all__ = ["MAX_TRACKED", "RETRY_WINDOW", "Bucket", "SendLimits"]
+__all__ = ["MAX_RECENT", "MAX_TRACKED", "RETRY_WINDOW", "Bucket", "SendLimits", "Sent"]
 
 MAX_TRACKED = 10_000
+MAX_RECENT = 1_000
 RETRY_WINDOW = 600.0
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message sent with a client message id: its id and payload, and when."""
+
+    message_id: str
+    payload: Mapping[str, Any]
+    at: float
 
 
 @dataclass(frozen=True)
@@ -40,15 +54,15 @@ class Bucket:
 class SendLimits:
     """The memory behind the rate limit and retry recognition (not thread-safe: one event loop)."""
 
-    def __init__(self, max_tracked: int = MAX_TRACKED) -> None:
-        self._max = max_tracked
+    def __init__(self, max_tracked: int = MAX_TRACKED, max_recent: int = MAX_RECENT) -> None:
+        self._max, self._max_recent = max_tracked, max_recent
         self._buckets: OrderedDict[str, Bucket] = OrderedDict()
-        self._recent: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, str], Sent] = OrderedDict()
 
     def admit(self, owner: str, client_message_id: str | None, now: float,
-              settings: Settings) -> str | None:
-        """Before a send: the earlier message's id when this is a retry (send nothing), else
-        None after spending one send of the allowance (or :class:`TooFast`)."""
+              settings: Settings) -> Sent | None:
+        """Before a send: the earlier message when this is a retry (not to be sent to everyone
+        again), else None after spending one send of the allowance (or :class:`TooFast`)."""
         if client_message_id is not None:
             earlier = self.sent_before(owner, client_message_id, now)
             if earlier is not None:
@@ -73,16 +87,17 @@ class SendLimits:
         while len(self._buckets) > self._max:
             self._buckets.popitem(last=False)
 
-    def sent_before(self, owner: str, client_message_id: str, now: float) -> str | None:
-        """The id of a message ``owner`` already sent with this client id, within the window."""
+    def sent_before(self, owner: str, client_message_id: str, now: float) -> Sent | None:
+        """The message ``owner`` already sent with this client id, within the window."""
         found = self._recent.get((owner, client_message_id))
-        if found is None or now - found[1] > RETRY_WINDOW:
+        if found is None or now - found.at > RETRY_WINDOW:
             return None
-        return found[0]
+        return found
 
-    def remember(self, owner: str, client_message_id: str, message_id: str, now: float) -> None:
+    def remember(self, owner: str, client_message_id: str, message_id: str,
+                 payload: Mapping[str, Any], now: float) -> None:
         key = (owner, client_message_id)
         self._recent.pop(key, None)
-        self._recent[key] = (message_id, now)
-        while len(self._recent) > self._max:
+        self._recent[key] = Sent(message_id, payload, now)
+        while len(self._recent) > self._max_recent:
             self._recent.popitem(last=False)

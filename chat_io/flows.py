@@ -50,6 +50,7 @@ from chat import (
 )
 from chat.connections import TOO_MANY_CONNECTIONS
 from chat.outputs import Item
+from chat.outputs import to_connection as to_connection_item
 
 from .entities import Entities, carry_out, refusals, send, settle, stamp
 from .environment import FEED, KNOWN, LIMITS, SNAPSHOTS, service, settings
@@ -165,8 +166,11 @@ async def send_message(invocation: Invocation, store: Entities, out: func.Out[st
         draft = read_draft(call, config)
         earlier = LIMITS.admit(call.owner, draft.client_message_id, time.time(), config)
         if earlier is not None:
-            log.info("retry of %s by user %s: already sent", earlier, call.user_id)
-            return earlier
+            log.info("retry of %s by user %s: sent to the retrying connection only",
+                     earlier.message_id, call.user_id)
+            send(out, [to_connection_item(call.connection_id, "newMessage",
+                                          dict(earlier.payload))])
+            return earlier.message_id
         shard, unsent = await _caller(call, store, needs_shard=decide in (to_group, to_connection))
         decision = await decide(call, draft, shard, store)
         result = str(await _finish(store, decision, unsent, out))
@@ -174,7 +178,9 @@ async def send_message(invocation: Invocation, store: Entities, out: func.Out[st
         if signal.entity == CHAT_ROOM:
             SNAPSHOTS.appended(signal.data, config.history_size)
     if draft.client_message_id is not None:
-        LIMITS.remember(call.owner, draft.client_message_id, result, time.time())
+        payload = next(item["arguments"][0] for item in decision.items
+                       if item.get("target") == "newMessage")
+        LIMITS.remember(call.owner, draft.client_message_id, result, payload, time.time())
     return result
 
 

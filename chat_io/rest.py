@@ -144,6 +144,12 @@ class Service:
 
         await asyncio.gather(*(one(item) for item in items))
 
+    async def aclose(self) -> None:
+        """Close this event loop's session (the worker never stops an app; tests do)."""
+        session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None:
+            await session.close()
+
     async def close(self, connection_id: str, reason: str) -> None:
         if self.endpoint is None or not self.usable:
             return

@@ -1,34 +1,48 @@
-// The chat page. Every piece of user text goes through textContent, never innerHTML.
+// The chat page. Every piece of user text goes through textContent (links through
+// createElement and href), never innerHTML.
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
   const ui = {
-    status: $("status"), join: $("join"), name: $("name"), room: $("room"),
-    messages: $("messages"), composer: $("composer"), text: $("text"), error: $("error"),
+    status: $("status"), join: $("join"), name: $("name"), joinError: $("join-error"),
+    room: $("room"), messages: $("messages"), unread: $("unread"), composer: $("composer"),
+    text: $("text"), send: $("send"), counter: $("counter"), error: $("error"),
     target: $("target"), online: $("online"), onlineCount: $("online-count"),
     groupForm: $("group-form"), groupName: $("group-name"), groups: $("groups"),
+    connectionNotice: $("connection-notice"),
   };
   // The page is served at <routePrefix>/index, so the API base is the page's own folder.
   const apiBase = new URL(".", window.location.href).href;
   const NAME_KEY = "chat.name";
+  const TITLE = document.title;
+  const MAX_LENGTH = Number(document.body.dataset.maxLength) || 2000;
+  const MAX_BYTES = Number(document.body.dataset.maxBytes) || 4000;
+  const encoder = new TextEncoder();
   let connection = null;
   let me = null;
   let myConnectionId = null;
-  const seen = new Set(); // message ids already shown: history and live messages overlap
-  const presence = new Map(); // user -> {online, connections, version}
+  let epoch = 0; // one per connection: what a snapshot may overrule
+  let unread = 0;
+  const seen = new Set(); // message ids already shown: history, live messages and retries overlap
+  const presence = new Map(); // user -> {online, connections, version, epoch}
   const groups = new Set(); // groups this tab has joined (re-joined after a reconnect)
+  const pending = []; // messages whose send was cut by a lost connection, sent again after it
 
   // -- small helpers ------------------------------------------------------------------------
 
-  function setStatus(state, text) {
+  function setStatus(state, ...parts) {
     ui.status.dataset.state = state;
-    ui.status.textContent = text;
+    ui.status.replaceChildren(...parts);
+    const connected = state === "connected";
+    ui.send.disabled = !connected;
+    ui.composer.dataset.state = state;
   }
 
-  function showError(text) {
-    ui.error.textContent = text;
-    ui.error.hidden = !text;
+  function showError(text, where = ui.error) {
+    where.textContent = text;
+    where.hidden = !text;
+    if (text && where.scrollIntoView) where.scrollIntoView({ block: "nearest" });
   }
 
   function readableError(error) {
@@ -41,6 +55,12 @@
     return reason.split("\n")[0] || text;
   }
 
+  function connectionLost(error) {
+    if (!connection || connection.state !== signalR.HubConnectionState.Connected) return true;
+    return /connection (?:being |was )?(?:closed|stopped|disconnected)|underlying connection/i
+      .test(String((error && error.message) || error));
+  }
+
   function element(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -48,20 +68,88 @@
     return node;
   }
 
-  function append(item) {
+  function isolated(text, className) {
+    // A name or a text in its own direction, so right-to-left names and stray direction marks
+    // cannot reorder what follows them (the time, the next name).
+    const node = element("bdi", className, text);
+    node.dir = "auto";
+    return node;
+  }
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  }
+
+  // Bidirectional and other invisible format characters (not the joiners emoji and many
+  // scripts need) and surrounding spaces are taken out of a typed name; the app refuses them.
+  const HIDDEN = /[\p{Cc}\p{Zl}\p{Zp}]|(?![\u200C\u200D\u{E0020}-\u{E007F}])\p{Cf}/gu;
+
+  function cleanName(name) {
+    return name.replace(HIDDEN, "").trim();
+  }
+
+  // -- the conversation ---------------------------------------------------------------------
+
+  function atBottom() {
     const list = ui.messages;
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    list.append(item);
-    if (atBottom) item.scrollIntoView({ block: "end" });
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   }
 
-  function notice(text) {
-    append(element("li", "notice", text));
+  function setUnread(count) {
+    unread = count;
+    ui.unread.hidden = unread === 0;
+    ui.unread.textContent = unread === 1 ? "1 new message below" : `${unread} new messages below`;
+    document.title = unread ? `(${unread}) ${TITLE}` : TITLE;
   }
 
-  // -- messages -----------------------------------------------------------------------------
+  function append(item, { counts = false, time = "" } = {}) {
+    const bottom = atBottom();
+    // In time order: a history that arrives after a live message still goes before it.
+    let before = null;
+    for (let node = ui.messages.lastElementChild; node; node = node.previousElementSibling) {
+      if (!time || !node.dataset.time || node.dataset.time <= time) break;
+      before = node;
+    }
+    ui.messages.insertBefore(item, before);
+    if (bottom) item.scrollIntoView({ block: "end" });
+    if (counts && (!bottom || document.hidden)) setUnread(unread + 1);
+  }
 
-  function renderMessage(message) {
+  function notice(...parts) {
+    const item = element("li", "notice");
+    item.append(...parts);
+    append(item);
+  }
+
+  function linkified(text) {
+    // http(s) links become links; everything else stays text.
+    const node = element("span", "text");
+    node.dir = "auto";
+    const pattern = /\bhttps?:\/\/[^\s<>"']+/gi;
+    let last = 0;
+    for (const match of text.matchAll(pattern)) {
+      const raw = match[0].replace(/[.,;:!?)\]]+$/, "");
+      let url = null;
+      try {
+        url = new URL(raw);
+      } catch {
+        url = null;
+      }
+      if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) continue;
+      node.append(text.slice(last, match.index));
+      const link = element("a", "", raw);
+      link.href = url.href;
+      link.rel = "noopener noreferrer";
+      link.target = "_blank";
+      node.append(link);
+      last = match.index + raw.length;
+    }
+    node.append(text.slice(last));
+    return node;
+  }
+
+  function renderMessage(message, { live = true } = {}) {
     if (!message || typeof message !== "object") return;
     if (message.id) {
       if (seen.has(message.id)) return;
@@ -69,17 +157,22 @@
     }
     const item = element("li", "message");
     item.dataset.id = message.id || "";
+    item.dataset.time = typeof message.time === "string" ? message.time : "";
     const mine = message.connectionId === myConnectionId || (me && message.sender === me);
     if (mine) item.classList.add("mine");
     if (message.isPrivate) item.classList.add("private");
     if (message.group) item.classList.add("in-group");
-    item.append(element("span", "sender", `${message.sender}:`));
+    const sender = element("span", "sender");
+    sender.append(isolated(String(message.sender)), ":");
+    item.append(sender);
     if (message.isPrivate) {
-      const to = mine ? `to ${message.recipient || "them"}` : "to you";
-      item.append(element("span", "badge", `private, ${to}`));
+      const badge = element("span", "badge", "private, ");
+      badge.append(mine ? "to " : "to you");
+      if (mine) badge.append(isolated(String(message.recipient || "them")));
+      item.append(badge);
     }
     if (message.group) item.append(element("span", "badge", `#${message.group}`));
-    item.append(element("span", "text", String(message.text)));
+    item.append(linkified(String(message.text)));
     const time = message.time ? new Date(message.time) : null;
     if (time && !Number.isNaN(time.getTime())) {
       const stamp = element("time", "time",
@@ -87,31 +180,41 @@
       stamp.dateTime = message.time;
       item.append(stamp);
     }
-    append(item);
+    append(item, { counts: live && !mine, time: item.dataset.time });
   }
 
   function renderHistory(messages) {
     if (!Array.isArray(messages)) return;
-    for (const message of messages) renderMessage(message);
+    for (const message of messages) renderMessage(message, { live: false });
   }
 
-  // -- presence: versions settle late or repeated events (see chat/presence.py) --------------
+  // -- presence: per-user versions settle late, repeated or stale events ---------------------
 
   function known(user) {
-    return presence.get(user) || { online: false, connections: 0, version: -1 };
+    return presence.get(user) || { online: false, connections: 0, version: -1, epoch: -1 };
   }
 
   function applySnapshot(snapshot) {
     if (!snapshot || !Array.isArray(snapshot.users)) return;
-    const version = Number(snapshot.version) || 0;
-    const listed = new Map(snapshot.users.map((entry) => [entry.user, entry.connections]));
-    for (const [user, state] of presence) {
-      if (!listed.has(user) && state.version <= version) {
-        presence.set(user, { online: false, connections: 0, version });
+    const listed = new Map(); // user -> {connections, version}; entries are [user, connections, version]
+    for (const entry of snapshot.users) {
+      if (Array.isArray(entry) && typeof entry[0] === "string") {
+        listed.set(entry[0], { connections: entry[1], version: entry[2] });
       }
     }
-    for (const [user, connections] of listed) {
-      if (known(user).version <= version) presence.set(user, { online: true, connections, version });
+    for (const [user, state] of presence) {
+      // Someone not listed is gone, unless this connection heard of them since it opened
+      // (the list is read from state that may trail the latest joins).
+      if (!listed.has(user) && state.online && state.epoch < epoch) {
+        presence.set(user, { ...state, online: false, connections: 0 });
+      }
+    }
+    for (const [user, entry] of listed) {
+      const version = Number(entry.version) || 0;
+      if (version >= known(user).version) {
+        presence.set(user, { online: true, connections: Number(entry.connections) || 1,
+          version, epoch });
+      }
     }
     renderPeople();
   }
@@ -121,20 +224,22 @@
     const version = Number(change.version) || 0;
     const before = known(change.user);
     if (version <= before.version) return; // older than what this page already knows
-    presence.set(change.user, { online, connections: online ? Math.max(1, before.connections) : 0, version });
+    const connections = online ? Math.max(1, Number(change.connections) || 1) : 0;
+    presence.set(change.user, { online, connections, version, epoch });
     if (before.online !== online && change.user !== me) {
-      notice(`${change.user} ${online ? "joined" : "left"}`);
+      notice(isolated(change.user), online ? " joined" : " left");
     }
     renderPeople();
   }
 
   function renderPeople() {
-    const people = [...presence].filter(([, state]) => state.online).map(([user, state]) => [user, state.connections]);
+    const people = [...presence].filter(([, state]) => state.online);
     people.sort(([a], [b]) => a.localeCompare(b));
     ui.online.replaceChildren();
-    for (const [user, connections] of people) {
+    for (const [user, state] of people) {
       const item = element("li");
-      const button = element("button", "person", user);
+      const button = element("button", "person");
+      button.append(isolated(user));
       button.type = "button";
       button.dataset.user = user;
       if (user === me) {
@@ -143,7 +248,9 @@
       } else {
         button.setAttribute("aria-label", `Write to ${user} privately`);
       }
-      if (connections > 1) button.append(element("span", "count", ` ×${connections}`));
+      if (state.connections > 1) {
+        button.append(element("span", "count", ` ×${state.connections}`));
+      }
       item.append(button);
       ui.online.append(item);
     }
@@ -151,27 +258,90 @@
     renderTargets();
   }
 
-  // -- where a message goes -----------------------------------------------------------------
+  // -- where a message goes: chosen by the user, never changed behind their back ------------
+
+  function targetLabel(value) {
+    if (value.startsWith("group:")) {
+      const group = value.slice(6);
+      return groups.has(group) ? `#${group}` : `#${group} (you left)`;
+    }
+    if (value.startsWith("user:")) {
+      // Options hold text only: first-strong isolates keep a right-to-left name in its place.
+      const user = `\u2068${value.slice(5)}\u2069`;
+      return known(value.slice(5)).online ? `${user} (private)` : `${user} (left)`;
+    }
+    return "Everyone";
+  }
 
   function renderTargets() {
-    const current = ui.target.value;
-    const options = [["all", "Everyone"]];
-    for (const group of [...groups].sort()) options.push([`group:${group}`, `#${group}`]);
+    const current = ui.target.value || "all";
+    const values = ["all", ...[...groups].sort().map((group) => `group:${group}`)];
     for (const [user, state] of [...presence].sort(([a], [b]) => a.localeCompare(b))) {
-      if (state.online && user !== me) options.push([`user:${user}`, `${user} (private)`]);
+      if (state.online && user !== me) values.push(`user:${user}`);
     }
-    ui.target.replaceChildren(...options.map(([value, label]) => {
-      const option = element("option", "", label);
+    if (!values.includes(current)) values.push(current); // kept, marked as gone
+    ui.target.replaceChildren(...values.map((value) => {
+      const option = element("option", "", targetLabel(value));
       option.value = value;
       return option;
     }));
-    ui.target.value = options.some(([value]) => value === current) ? current : "all";
+    ui.target.value = current;
+    ui.target.title = `Sending to ${targetLabel(current)}`;
   }
 
   function chooseTarget(value) {
-    renderTargets();
     ui.target.value = value;
+    renderTargets();
     ui.text.focus();
+  }
+
+  function targetRefusal(value) {
+    if (value.startsWith("user:") && !known(value.slice(5)).online) {
+      return `${value.slice(5)} left, so the message was not sent. Choose someone else.`;
+    }
+    if (value.startsWith("group:") && !groups.has(value.slice(6))) {
+      return `You are not in #${value.slice(6)} any more, so the message was not sent.`;
+    }
+    return "";
+  }
+
+  // -- the composer: the app's limits, a counter, sends that survive a lost connection ------
+
+  function updateCounter() {
+    const text = ui.text.value.trim();
+    const length = [...text].length;
+    const bytes = encoder.encode(text).length;
+    const over = length > MAX_LENGTH || bytes > MAX_BYTES;
+    ui.counter.textContent = bytes > MAX_BYTES
+      ? `${bytes} / ${MAX_BYTES} bytes`
+      : `${length} / ${MAX_LENGTH}`;
+    ui.counter.classList.toggle("over", over);
+  }
+
+  async function deliver(message) {
+    const { target, text, id } = message;
+    if (target.startsWith("group:")) {
+      return connection.invoke("sendToGroup", target.slice(6), text, id);
+    }
+    if (target.startsWith("user:")) return connection.invoke("sendToUser", target.slice(5), text, id);
+    return connection.invoke("broadcast", text, id);
+  }
+
+  async function sendPending() {
+    // Sent again with the same client message id: the app recognises a retry, so each message
+    // is sent exactly once however often the connection dropped.
+    while (pending.length && connection.state === signalR.HubConnectionState.Connected) {
+      const message = pending[0];
+      try {
+        await deliver(message);
+        pending.shift();
+      } catch (error) {
+        if (connectionLost(error)) return;
+        pending.shift();
+        showError(`Not sent: ${readableError(error)}`);
+      }
+    }
+    if (!pending.length) ui.connectionNotice.hidden = true;
   }
 
   // -- groups -------------------------------------------------------------------------------
@@ -195,10 +365,10 @@
   }
 
   async function joinGroup(name) {
-    const group = await connection.invoke("joinGroup", connection.connectionId, name);
-    groups.add(group || name.trim());
+    const group = (await connection.invoke("joinGroup", connection.connectionId, name)) || name.trim();
+    groups.add(group);
     renderGroups();
-    return group || name.trim();
+    return group;
   }
 
   async function leaveGroup(group) {
@@ -223,7 +393,8 @@
   // -- the connection -----------------------------------------------------------------------
 
   async function appServiceIdentity() {
-    // App Service Authentication answers /.auth/me with the signed-in user; elsewhere it is a 404.
+    // Only asked when the app says App Service Authentication is on: elsewhere it is a 404.
+    if (document.body.dataset.auth !== "on") return null;
     try {
       const response = await fetch("/.auth/me", { credentials: "same-origin" });
       if (!response.ok) return null;
@@ -246,13 +417,14 @@
 
   function connected(connectionId) {
     myConnectionId = connectionId;
+    epoch += 1;
     document.body.dataset.connectionId = connectionId || "";
-    setStatus("connected", `Connected as ${me}`);
+    setStatus("connected", "Connected as ", isolated(me));
   }
 
   async function connect(name, signedIn) {
     if (typeof signalR === "undefined") {
-      showError("The SignalR client library could not be loaded.");
+      showError("The SignalR client library could not be loaded.", ui.joinError);
       return;
     }
     // One connection per tab: a second submit (or the saved name's auto-join) while one is
@@ -263,24 +435,29 @@
     let builder = new signalR.HubConnectionBuilder()
       .withUrl(apiBase, options)
       .withAutomaticReconnect(retryPolicy())
-      .configureLogging(signalR.LogLevel.Warning);
+      .configureLogging(signalR.LogLevel.None);
     // Stateful reconnect keeps the same connection through a short network drop, replaying
-    // what was missed; a service without it simply answers as before (signalr-protocol.md §7).
+    // what was missed; a service without it simply answers as before.
     if (typeof builder.withStatefulReconnect === "function") builder = builder.withStatefulReconnect();
     connection = builder.build();
-    connection.on("newMessage", renderMessage);
+    connection.on("newMessage", (message) => renderMessage(message));
     connection.on("history", renderHistory);
     connection.on("onlineUsers", applySnapshot);
     connection.on("userJoined", (change) => applyChange(change, true));
+    connection.on("userUpdated", (change) => applyChange(change, true));
     connection.on("userLeft", (change) => applyChange(change, false));
     connection.on("newConnection", ({ connectionId, authentication }) => {
-      notice(`${connectionId} has connected, with Authorization: ${Boolean(authentication)}`);
+      // The original sample's notice, for this tab's own connection only.
+      if (connectionId === myConnectionId) {
+        notice(`You are connected, with Authorization: ${Boolean(authentication)}`);
+      }
     });
     connection.onreconnecting(() => setStatus("reconnecting", "Reconnecting…"));
     connection.onreconnected(async (connectionId) => {
       connected(connectionId);
       showError("");
       await rejoinGroups();
+      await sendPending();
     });
     connection.onclose((error) => {
       setStatus("disconnected", "Disconnected — reload the page to reconnect");
@@ -293,7 +470,7 @@
     } catch (error) {
       connection = null;
       setStatus("disconnected", "Not connected");
-      showError(`Could not connect: ${readableError(error)}`);
+      showError(`Could not connect: ${readableError(error)}`, ui.joinError);
       ui.join.hidden = false;
       return;
     }
@@ -302,22 +479,29 @@
     ui.join.hidden = true;
     ui.room.hidden = false;
     renderPeople();
+    ui.text.maxLength = MAX_LENGTH;
+    updateCounter();
     ui.text.focus();
-  }
-
-  async function send(target, text) {
-    if (target.startsWith("group:")) return connection.invoke("sendToGroup", target.slice(6), text);
-    if (target.startsWith("user:")) return connection.invoke("sendToUser", target.slice(5), text);
-    return connection.invoke("broadcast", text);
   }
 
   // -- events -------------------------------------------------------------------------------
 
   ui.join.addEventListener("submit", (event) => {
     event.preventDefault();
-    const name = ui.name.value.trim();
-    if (!name) return;
-    showError("");
+    const name = cleanName(ui.name.value);
+    ui.name.value = name;
+    if (!name) {
+      showError("Type a name with at least one visible character.", ui.joinError);
+      return;
+    }
+    if (/[^\u0000-\u00ff]/.test(name)) {
+      // Browsers refuse other characters in a request header, where the name travels here.
+      showError("In development your name travels in a request header, which only takes " +
+        "Latin-1 letters (no emoji or non-Latin scripts). On Azure, App Service " +
+        "Authentication supplies your name instead.", ui.joinError);
+      return;
+    }
+    showError("", ui.joinError);
     connect(name, false);
   });
 
@@ -325,19 +509,53 @@
     event.preventDefault();
     const text = ui.text.value;
     if (!text.trim() || !connection) return;
+    if (connection.state !== signalR.HubConnectionState.Connected) return; // the text stays
+    const target = ui.target.value;
+    const refusal = targetRefusal(target);
+    if (refusal) {
+      showError(refusal);
+      return;
+    }
+    const message = { id: newId(), target, text };
+    ui.text.value = "";
+    updateCounter();
     try {
-      await send(ui.target.value, text);
-      ui.text.value = "";
+      await deliver(message);
       showError("");
     } catch (error) {
+      if (connectionLost(error)) {
+        pending.push(message);
+        ui.connectionNotice.textContent = "Connection lost: your message will be sent when it is back.";
+        ui.connectionNotice.hidden = false;
+        return;
+      }
+      if (!ui.text.value) ui.text.value = text; // refused: give the text back to fix it
+      updateCounter();
       showError(readableError(error));
     }
   });
 
+  ui.text.addEventListener("input", updateCounter);
+
   ui.text.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && ui.target.value !== "all") {
-      ui.target.value = "all"; // back to everyone without leaving the keyboard
+      chooseTarget("all"); // back to everyone without leaving the keyboard
     }
+  });
+
+  ui.target.addEventListener("change", () => chooseTarget(ui.target.value));
+
+  ui.messages.addEventListener("scroll", () => {
+    if (atBottom()) setUnread(0);
+  });
+
+  ui.unread.addEventListener("click", () => {
+    ui.messages.lastElementChild?.scrollIntoView({ block: "end" });
+    setUnread(0);
+  });
+
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && atBottom()) setUnread(0);
   });
 
   ui.online.addEventListener("click", (event) => {

@@ -189,7 +189,8 @@ async def test_broadcast_retry_with_the_same_client_id_sends_nothing_again(
     again, out_again = await call("broadcast", client, invocation("broadcast", "once", "k-1",
                                                                   cid="c-ada"))
     assert first == again and first.startswith("k-")
-    assert out.items() and out_again.value is None
+    [sent] = out.items()
+    assert out_again.items() == [{**sent, "connectionId": "c-ada"}], "to the retrying one only"
     assert client.operations("ChatRoom") == ["append"]
 
 

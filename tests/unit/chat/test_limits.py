@@ -37,18 +37,21 @@ def test_send_limits_refill_at_the_rate() -> None:
 def test_send_limits_recognise_a_retry_without_spending_the_allowance() -> None:
     limits = SendLimits()
     assert limits.admit("u:ada", "k1", 0.0, SETTINGS) is None
-    limits.remember("u:ada", "k1", "m-1", 0.0)
+    limits.remember("u:ada", "k1", "m-1", {"id": "m-1", "text": "hi"}, 0.0)
     for _ in range(10):
-        assert limits.admit("u:ada", "k1", 1.0, SETTINGS) == "m-1"
+        earlier = limits.admit("u:ada", "k1", 1.0, SETTINGS)
+        assert earlier is not None and earlier.message_id == "m-1"
+        assert earlier.payload == {"id": "m-1", "text": "hi"}
     assert limits.admit("u:bob", "k1", 1.0, SETTINGS) is None, "another sender's id"
     assert limits.sent_before("u:ada", "k1", RETRY_WINDOW + 1) is None, "forgotten in time"
 
 
 def test_send_limits_memory_is_bounded() -> None:
-    limits = SendLimits(max_tracked=2)
+    limits = SendLimits(max_tracked=2, max_recent=3)
     for n in range(5):
-        limits.remember(f"u:{n}", "k", f"m{n}", 0.0)
+        limits.remember(f"u:{n}", "k", f"m{n}", {}, 0.0)
         limits.admit(f"u:{n}", None, 0.0, SETTINGS)
-    assert limits.sent_before("u:0", "k", 0.0) is None
-    assert limits.sent_before("u:4", "k", 0.0) == "m4"
-    assert len(limits._buckets) == 2
+    assert limits.sent_before("u:1", "k", 0.0) is None
+    found = limits.sent_before("u:4", "k", 0.0)
+    assert found is not None and found.message_id == "m4"
+    assert len(limits._buckets) == 2 and len(limits._recent) == 3
