@@ -5,7 +5,7 @@ Like ``chat``, it never imports the emulator (tests/unit/test_function_app.py ch
 """
 
 from .entities import Entities, carry_out, refusals, send, settle, stamp
-from .environment import CONNECTION, HUB, LIMITS, service, settings
+from .environment import CONNECTION, HUB, Instance, instance, service, settings
 from .flows import (
     change_connection_group,
     change_user_group,
@@ -23,13 +23,14 @@ from .rest import Service
 __all__ = [
     "CONNECTION",
     "HUB",
-    "LIMITS",
     "Entities",
+    "Instance",
     "Service",
     "carry_out",
     "change_connection_group",
     "change_user_group",
     "close_connection",
+    "instance",
     "open_connection",
     "reconcile_pass",
     "refusals",

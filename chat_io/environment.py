@@ -1,13 +1,21 @@
 """What the app reads from its environment (app settings on Azure, ``local.settings.json``
-``Values`` offline): the chat's settings and the service client, each made once per
-configuration.
+``Values`` offline) and what one app instance remembers between invocations.
+
+The settings and the service client are made once per configuration. The instance's memory
+(:class:`Instance`: rate limits and recent client message ids, the history and roster view,
+the presence news queue, the connections it recorded) belongs to the event loop the worker runs
+the functions on: one per worker process on Azure, and one per test when a test host runs the
+app in its own loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
+import weakref
+from dataclasses import dataclass, field
 
 from chat import SendLimits, Settings, settings_from
 
@@ -15,17 +23,10 @@ from .cache import Known, Snapshots
 from .feed import PresenceFeed
 from .rest import Service
 
-__all__ = ["CONNECTION", "FEED", "HUB", "KNOWN", "LIMITS", "SNAPSHOTS", "service", "settings"]
+__all__ = ["CONNECTION", "HUB", "Instance", "instance", "service", "settings"]
 
 HUB = "chat"
 CONNECTION = "AzureSignalRConnectionString"
-LIMITS = SendLimits()
-"""The rate limit and recent client message ids of this app instance (chat.limits)."""
-SNAPSHOTS = Snapshots()
-"""This instance's recent view of the history and the roster (chat_io.cache)."""
-FEED = PresenceFeed(SNAPSHOTS)
-KNOWN = Known()
-"""This instance's presence news, one flush at a time (chat_io.feed)."""
 
 log = logging.getLogger("chat")
 
@@ -54,3 +55,28 @@ def _service_of(values: tuple[tuple[str, str], ...]) -> Service:
 
 def service() -> Service:
     return _service_of(_environment(CONNECTION, "IDENTITY_"))
+
+
+@dataclass
+class Instance:
+    """One app instance's memory (chat.limits, chat_io.cache, chat_io.feed)."""
+
+    limits: SendLimits = field(default_factory=SendLimits)
+    snapshots: Snapshots = field(default_factory=Snapshots)
+    known: Known = field(default_factory=Known)
+    feed: PresenceFeed = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.feed = PresenceFeed(self.snapshots)
+
+
+_instances: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Instance] = (
+    weakref.WeakKeyDictionary())
+
+
+def instance() -> Instance:
+    loop = asyncio.get_running_loop()
+    found = _instances.get(loop)
+    if found is None:
+        found = _instances[loop] = Instance()
+    return found

@@ -53,7 +53,7 @@ from chat.outputs import Item
 from chat.outputs import to_connection as to_connection_item
 
 from .entities import Entities, carry_out, refusals, send, settle, stamp
-from .environment import FEED, KNOWN, LIMITS, SNAPSHOTS, service, settings
+from .environment import instance, service, settings
 
 __all__ = [
     "change_connection_group",
@@ -85,7 +85,9 @@ async def open_connection(call: Invocation, store: Entities, *,
     rest = service()
     plan = plan_connect(call)
     await store.signal(plan.signals)
-    history, roster = await asyncio.gather(SNAPSHOTS.history(store), SNAPSHOTS.roster(store))
+    memory = instance()
+    history, roster = await asyncio.gather(memory.snapshots.history(store),
+                                           memory.snapshots.roster(store))
     assert plan.confirm is not None
     done, state = await store.confirm(plan.confirm)
     shard = Presence.from_json(state)
@@ -101,18 +103,18 @@ async def open_connection(call: Invocation, store: Entities, *,
                     TOO_MANY_CONNECTIONS)
         await rest.close(call.connection_id, TOO_MANY_CONNECTIONS)
         return after, []
-    KNOWN.add(call.connection_id)
+    memory.known.add(call.connection_id)
     direct, news = connected_outputs(call, settings(), after, history, roster, announce=announce)
     if not rest.usable:
         return after, [*direct.items, *await _publish_later(news, store)]
     await rest.send_each(direct.items)
-    await FEED.publish(news, store, rest)
+    await memory.feed.publish(news, store, rest)
     return after, []
 
 
 async def _publish_later(news: News, store: Entities) -> list[Item]:
     """Without direct calls: the roster is signalled now, the events go with the binding."""
-    SNAPSHOTS.updated(news.entries)
+    instance().snapshots.updated(news.entries)
     decision = batch_news([news])
     await store.signal(decision.signals)
     return list(decision.items)
@@ -120,13 +122,13 @@ async def _publish_later(news: News, store: Entities) -> list[Item]:
 
 async def close_connection(call: Invocation, store: Entities, out: func.Out[str]) -> None:
     """Record a closed connection; ``userLeft`` when it was the user's last one."""
-    KNOWN.discard(call.connection_id)
+    instance().known.discard(call.connection_id)
     shard = Presence.from_json(await store.read(PRESENCE, entity_key(call.owner)))
     plan, predicted = plan_disconnect(call, shard)
     news = disconnected_outputs(call, await settle(store, plan, predicted))
     rest = service()
     if rest.usable:
-        await FEED.publish(news, store, rest)
+        await instance().feed.publish(news, store, rest)
     else:
         send(out, await _publish_later(news, store))
 
@@ -138,7 +140,7 @@ async def _caller(call: Invocation, store: Entities, *,
     ``needs_shard=False``: the call uses nothing from the shard, so a connection this instance
     recorded itself is not read again.
     """
-    if not needs_shard and call.connection_id in KNOWN:
+    if not needs_shard and call.connection_id in instance().known:
         return Presence(), []
     shard = Presence.from_json(await store.read(PRESENCE, entity_key(call.owner)))
     if shard.knows(call.connection_id):
@@ -161,10 +163,10 @@ Decide = Callable[[Invocation, Draft, Presence, Entities], Awaitable[Decision]]
 async def send_message(invocation: Invocation, store: Entities, out: func.Out[str],
                        decide: Decide) -> str:
     """Check the draft, recognise a retry, apply the rate limit, then decide and send."""
-    call, config = invocation, settings()
+    call, config, memory = invocation, settings(), instance()
     with refusals(call):
         draft = read_draft(call, config)
-        earlier = LIMITS.admit(call.owner, draft.client_message_id, time.time(), config)
+        earlier = memory.limits.admit(call.owner, draft.client_message_id, time.time(), config)
         if earlier is not None:
             log.info("retry of %s by user %s: sent to the retrying connection only",
                      earlier.message_id, call.user_id)
@@ -176,11 +178,11 @@ async def send_message(invocation: Invocation, store: Entities, out: func.Out[st
         result = str(await _finish(store, decision, unsent, out))
     for signal in decision.signals:  # the history this instance hands to new connections
         if signal.entity == CHAT_ROOM:
-            SNAPSHOTS.appended(signal.data, config.history_size)
+            memory.snapshots.appended(signal.data, config.history_size)
     if draft.client_message_id is not None:
         payload = next(item["arguments"][0] for item in decision.items
                        if item.get("target") == "newMessage")
-        LIMITS.remember(call.owner, draft.client_message_id, result, payload, time.time())
+        memory.limits.remember(call.owner, draft.client_message_id, result, payload, time.time())
     return result
 
 

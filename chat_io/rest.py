@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 
 import aiohttp
 from yarl import URL
@@ -48,9 +48,10 @@ class Service:
         self.endpoint: Endpoint | None = endpoint_from(settings, connection)
         self._identity = (settings.get("IDENTITY_ENDPOINT"), settings.get("IDENTITY_HEADER"))
         self._token: tuple[str, float] | None = None
-        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
-                                                  aiohttp.ClientSession] = (
-            weakref.WeakKeyDictionary())
+        self._sessions: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop,
+            tuple[aiohttp.ClientSession, AsyncGenerator[aiohttp.ClientSession, None]],
+        ] = weakref.WeakKeyDictionary()
 
     @property
     def usable(self) -> bool:
@@ -58,13 +59,15 @@ class Service:
             return False
         return self.endpoint.access_key is not None or all(self._identity)
 
-    def _session(self) -> aiohttp.ClientSession:
+    async def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
-        session = self._sessions.get(loop)
-        if session is None or session.closed:
+        kept = self._sessions.get(loop)
+        if kept is None or kept[0].closed:
             session = aiohttp.ClientSession(timeout=TIMEOUT)
-            self._sessions[loop] = session
-        return session
+            keeper = _kept_open(session)
+            await anext(keeper)
+            self._sessions[loop] = kept = (session, keeper)
+        return kept[0]
 
     async def _bearer(self, audience: str) -> str:
         assert self.endpoint is not None
@@ -74,7 +77,7 @@ class Service:
             endpoint, header = self._identity
             assert endpoint and header
             url, headers = identity_token_request(endpoint, header, self.endpoint.client_id)
-            async with self._session().get(url, headers=headers) as response:
+            async with (await self._session()).get(url, headers=headers) as response:
                 response.raise_for_status()
                 self._token = parse_identity_token(await response.json(content_type=None))
         return self._token[0]
@@ -84,8 +87,9 @@ class Service:
         if request.body is not None:
             headers["Content-Type"] = "application/json"
         # encoded=True: the path goes out byte for byte as the token's audience names it.
-        async with self._session().request(request.method, URL(request.url, encoded=True),
-                                           data=request.body, headers=headers) as response:
+        session = await self._session()
+        async with session.request(request.method, URL(request.url, encoded=True),
+                                   data=request.body, headers=headers) as response:
             await response.read()
             return response.status
 
@@ -145,10 +149,10 @@ class Service:
         await asyncio.gather(*(one(item) for item in items))
 
     async def aclose(self) -> None:
-        """Close this event loop's session (the worker never stops an app; tests do)."""
-        session = self._sessions.pop(asyncio.get_running_loop(), None)
-        if session is not None:
-            await session.close()
+        """Close this event loop's session now rather than when the loop shuts down."""
+        kept = self._sessions.pop(asyncio.get_running_loop(), None)
+        if kept is not None:
+            await kept[1].aclose()
 
     async def close(self, connection_id: str, reason: str) -> None:
         if self.endpoint is None or not self.usable:
@@ -156,6 +160,19 @@ class Service:
         with contextlib.suppress(*_FAILURES):
             await self._call(close_connection_request(self.endpoint, self.hub, connection_id,
                                                       reason))
+
+
+async def _kept_open(
+    session: aiohttp.ClientSession,
+) -> AsyncGenerator[aiohttp.ClientSession, None]:
+    """Hands out ``session`` and closes it when its event loop shuts down: the loop closes every
+    async generator still suspended (``loop.shutdown_asyncgens``, which ``asyncio.run`` and the
+    test runners call), so no session is left unclosed when a host stops."""
+    try:
+        yield session
+        await asyncio.get_running_loop().create_future()  # never resumed
+    finally:
+        await session.close()
 
 
 def _describe(item: Item) -> str:

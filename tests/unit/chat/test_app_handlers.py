@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-import chat_io.flows as flows
 import function_app
 from chat import (
     InvalidGroupName,
@@ -23,6 +22,7 @@ from chat import (
     TryAgain,
     entity_key,
 )
+from chat_io import instance
 from tests.unit.chat.function_app_fakes import FakeDurableClient, FakeService, Out, invocation
 
 KEY_ADA = entity_key("u:ada")
@@ -33,7 +33,7 @@ async def call(name: str, client: FakeDurableClient, context: str) -> tuple[Any,
     function = getattr(function_app, name).build().get_user_function().client_function
     out = Out()
     result = await function(invocation=context, signalRMessages=out, client=client)
-    await flows.FEED.drained()
+    await instance().feed.drained()
     return result, out
 
 
