@@ -16,6 +16,7 @@ Each handler reads its bindings, asks ``chat`` for a decision and carries it out
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -160,9 +161,7 @@ def _run(context: df.DurableEntityContext, apply: Callable[[Any, str, Any], Any]
 @app.entity_trigger(context_name="context", entity_name="ChatRoom")
 def chat_room(context: df.DurableEntityContext) -> None:
     """The room's last broadcasts, by count and bytes; ``append`` is idempotent by message id."""
-    size = settings().history_size
-    _run(context, lambda state, name, data: history.append_message(state, data, size)
-         if name == "append" else _unknown(name))
+    _run(context, functools.partial(history.apply_operation, limit=settings().history_size))
 
 
 @app.entity_trigger(context_name="context", entity_name="Presence")
@@ -181,10 +180,6 @@ def roster_entity(context: df.DurableEntityContext) -> None:
 def group_entity(context: df.DurableEntityContext) -> None:
     """The connections in one group (chat.groups)."""
     _run(context, groups.apply_operation)
-
-
-def _unknown(name: str) -> Any:
-    raise ValueError(f"ChatRoom has no operation {name!r}")
 
 
 # -- connection events ----------------------------------------------------------------------------

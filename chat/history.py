@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from .entities import run_operation
 from .outputs import Encoded, encoded_size
 
-__all__ = ["HISTORY_BYTES", "LOBBY", "History", "append_message", "history_messages"]
+__all__ = ["HISTORY_BYTES", "LOBBY", "History", "append_message", "apply_operation",
+           "history_messages"]
 
 LOBBY = "lobby"
 """The key of the room every broadcast goes to."""
@@ -93,6 +95,12 @@ class History:
 def append_message(state: Any, message: Message, limit: int) -> dict[str, Any]:
     """The entity operation ``append``: stored state in, stored state out."""
     return History.from_json(state).append(message, limit=limit).to_json()
+
+
+def apply_operation(state: Any, name: str, data: Any, *, limit: int) -> dict[str, Any]:
+    """The entity's one operation, ``append``; anything else raises ValueError."""
+    table = {"append": lambda history, message: history.append(message, limit=limit)}
+    return run_operation(table, History.from_json(state), name, data).to_json()
 
 
 def history_messages(state: Any, limit: int | None = None) -> list[dict[str, Any]]:

@@ -4,9 +4,10 @@ update, batched.
 Every presence event goes to every connection, so a thousand people joining one by one would
 cost half a million deliveries. The shell publishes news through one flush at a time per app
 instance (group commit): news that arrives while a flush is in flight waits for the next one.
-A flush of one change sends the per-user event (``userJoined``, ``userLeft``, ``userUpdated``);
-a flush of several sends one ``usersChanged`` with the list, and one roster update. An idle
-chat therefore sees exactly the per-user events, a join storm a few dozen batches.
+A flush of fewer than :data:`BATCH_FROM` changes sends the per-user events (``userJoined``,
+``userLeft``, ``userUpdated``); a larger one sends one ``usersChanged`` with the list; either
+way one roster update. Everyday chatting, a few people at a time, therefore sees exactly the
+per-user events; a join storm a few dozen batches.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from .outputs import Item, to_all
 from .presence import Presence
 from .roster import Entry
 
-__all__ = ["News", "batch_news", "entry_of", "presence_change"]
+__all__ = ["BATCH_FROM", "News", "batch_news", "entry_of", "presence_change"]
+
+BATCH_FROM = 5
+"""Changes in one flush from which they go out as one ``usersChanged``."""
 
 
 def entry_of(shard: Presence) -> Entry:
@@ -65,14 +69,14 @@ def _as_change(event: Item) -> dict[str, Any]:
 
 
 def batch_news(news: Sequence[News]) -> Decision:
-    """One flush: the events (one, or one ``usersChanged``) and one roster update."""
+    """One flush: the events (each, or one ``usersChanged``) and one roster update."""
     events = [event for item in news for event in item.events]
     entries: dict[str, Entry] = {}
     for item in news:
         for key, entry in item.entries:
             if key not in entries or entry.version > entries[key].version:
                 entries[key] = entry
-    items = tuple(events) if len(events) <= 1 else (
+    items = tuple(events) if len(events) < BATCH_FROM else (
         to_all("usersChanged", [_as_change(event) for event in events]),)
     rows = [{"key": key, **entry.to_json()} for key, entry in entries.items()]
     signals = (Signal(entity=ROSTER, key=ROSTER_KEY, operation="update",

@@ -1,7 +1,7 @@
 """Presence news, published by one flush at a time per app instance (chat.news).
 
 Publishing queues the news and waits until it has gone out; a single task flushes the queue:
-one roster signal and the events (one per-user event, or one ``usersChanged`` for several) sent
+one roster signal and the events (per-user events, or one ``usersChanged`` for many) sent
 directly (REST, chat_io.rest). Flushes are at least :data:`FLUSH_INTERVAL` apart: news after a
 quiet spell goes out at once, news during a join storm waits for the next flush, so a thousand
 joins cost a few dozen broadcasts (each reaches every connection) and roster updates, not a

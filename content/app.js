@@ -446,6 +446,11 @@
     connection.on("userJoined", (change) => applyChange(change, true));
     connection.on("userUpdated", (change) => applyChange(change, true));
     connection.on("userLeft", (change) => applyChange(change, false));
+    connection.on("usersChanged", (changes) => {
+      // Several changes flushed at once (a join storm): connections 0 means the user left.
+      if (!Array.isArray(changes)) return;
+      for (const change of changes) applyChange(change, Number(change && change.connections) > 0);
+    });
     connection.on("newConnection", ({ connectionId, authentication }) => {
       // The original sample's notice, for this tab's own connection only.
       if (connectionId === myConnectionId) {

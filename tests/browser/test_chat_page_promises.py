@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
+from chat.news import BATCH_FROM
 from tests.browser.pages import DESKTOP, PHONE, WAIT_MS, join, last_message, online, open_page, say
 from tests.conftest import ARTIFACTS
 from tests.hardening.chat_client import ChatClient
@@ -143,6 +144,19 @@ async def test_page_renders_links_isolates_names_and_counts_unread(
     await expect(count).to_have_text(" ×2", timeout=WAIT_MS)
     await second.context.close()
     await expect(count).to_have_count(0, timeout=WAIT_MS)
+
+    # A dozen people at once: their arrivals come batched (usersChanged), and so do their leaves.
+    people = reader.locator("#online-count")
+    await expect(people).to_have_text("2")
+    async with aiohttp.ClientSession() as http:
+        crowd = await asyncio.gather(*(ChatClient.connect(http, stack.api_url, f"guest{n}")
+                                       for n in range(12)))
+        await expect(people).to_have_text("14", timeout=WAIT_MS)
+        await asyncio.gather(*(guest.close() for guest in crowd))
+    await expect(people).to_have_text("2", timeout=WAIT_MS)
+    flushes = [int(m.group(1)) for line in stack.lines
+               if (m := re.search(r"presence: (\d+) changes in one flush", line))]
+    assert max(flushes, default=0) >= BATCH_FROM, "a usersChanged batch reached the page"
     assert errors == [], errors
 
 

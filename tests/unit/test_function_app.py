@@ -38,7 +38,7 @@ def test_index_renders_the_page_with_its_settings(monkeypatch: pytest.MonkeyPatc
     assert response.mimetype == "text/html"
     page = response.get_body().decode()
     assert 'data-max-length="2000"' in page and 'data-max-bytes="4000"' in page
-    assert 'data-auth="off"' in page and "data-hub" not in page
+    assert 'data-auth="off"' in page
     assert '<link rel="icon" href="data:,">' in page, "no favicon request, no console error"
     policy = response.headers["Content-Security-Policy"]
     assert "connect-src 'self' http://localhost:8888 ws://localhost:8888" in policy

@@ -8,7 +8,7 @@ import pytest
 
 from chat import Members, batch_news
 from chat.groups import MAX_MEMBERS, apply_operation
-from chat.news import News, presence_change
+from chat.news import BATCH_FROM, News, presence_change
 from chat.roster import Entry
 from tests.unit.chat.calls import shard
 
@@ -50,20 +50,30 @@ def test_batch_news_of_one_change_sends_the_per_user_event() -> None:
                                         "version": 1}]}
 
 
-def test_batch_news_of_several_sends_one_users_changed_and_the_newest_entries() -> None:
+def test_batch_news_of_a_few_sends_each_per_user_event() -> None:
     ada, bob = shard("ada", "c1"), shard("bob", "c2")
     news = [News.of("a", ada, presence_change("ada", False, ada, False)),
-            News.of("b", bob, presence_change("bob", False, bob, False)),
-            News.of("b", bob.remove(("c2",)), presence_change("bob", True, bob.remove(("c2",)),
-                                                              True))]
+            News.of("b", bob, presence_change("bob", False, bob, False))]
+    decision = batch_news(news)
+    assert [item["target"] for item in decision.items] == ["userJoined", "userJoined"]
+    assert len(decision.signals) == 1, "one roster update"
+
+
+def test_batch_news_of_many_sends_one_users_changed_and_the_newest_entries() -> None:
+    users = [f"u{n}" for n in range(BATCH_FROM - 1)]
+    news = [News.of(f"k-{u}", shard(u, f"c-{u}"), presence_change(u, False, shard(u, f"c-{u}"),
+                                                                  False)) for u in users]
+    gone = shard("u0", "c-u0").remove(("c-u0",))
+    news.append(News.of("k-u0", gone, presence_change("u0", True, gone, True)))
     decision = batch_news(news)
     [item] = decision.items
     assert item["target"] == "usersChanged"
-    assert item["arguments"] == [[{"user": "ada", "connections": 1, "version": 1},
-                                  {"user": "bob", "connections": 1, "version": 1},
-                                  {"user": "bob", "connections": 0, "version": 2}]]
+    [changes] = item["arguments"]
+    assert changes[0] == {"user": "u0", "connections": 1, "version": 1}
+    assert changes[-1] == {"user": "u0", "connections": 0, "version": 2}
     entries = decision.signals[0].data["entries"]
-    assert {e["key"]: e["version"] for e in entries} == {"a": 1, "b": 2}
+    assert {e["key"]: e["version"] for e in entries}["k-u0"] == 2, "the newest entry per key"
+    assert len(entries) == BATCH_FROM - 1
     assert json.dumps(item)  # plain JSON
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chat import Presence, Roster, connections_to_check, plan_reconcile
-from chat.news import entry_of
+from chat.news import BATCH_FROM, entry_of
 from tests.unit.chat.calls import shard
 
 
@@ -28,11 +28,12 @@ def test_reconcile_of_some_dead_tabs_updates_the_count() -> None:
     assert decision.items[0]["arguments"][0]["connections"] == 1
 
 
-def test_reconcile_of_several_changes_batches_them() -> None:
-    ada, bob = shard("ada", "a1"), shard("bob", "b1")
-    decision = plan_reconcile(roster_of(a=ada, b=bob), {"a": ada, "b": bob},
-                              {"a1": False, "b1": False})
+def test_reconcile_of_many_changes_batches_them() -> None:
+    ghosts = {f"k{n}": shard(f"u{n}", f"c{n}") for n in range(BATCH_FROM)}
+    decision = plan_reconcile(roster_of(**ghosts), ghosts, {f"c{n}": False
+                                                            for n in range(BATCH_FROM)})
     assert [item["target"] for item in decision.items] == ["usersChanged"]
+    assert len(decision.items[0]["arguments"][0]) == BATCH_FROM
 
 
 def test_reconcile_repairs_a_roster_that_missed_an_update() -> None:
