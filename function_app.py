@@ -67,6 +67,8 @@ DEFAULT_CLIENT_LIBRARY_URL = (
 )
 ASSETS = {
     "app.js": (CONTENT / "app.js", "text/javascript"),
+    "conversation.js": (CONTENT / "conversation.js", "text/javascript"),
+    "people.js": (CONTENT / "people.js", "text/javascript"),
     "app.css": (CONTENT / "app.css", "text/css"),
     "signalr.min.js": (LOCAL_CLIENT_LIBRARY, "text/javascript"),
 }
@@ -121,7 +123,7 @@ def index(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="assets/{name}", methods=["GET"])
 def assets(req: func.HttpRequest) -> func.HttpResponse:
-    """The page's script and style sheet, and the SignalR client library when bundled."""
+    """The page's scripts and style sheet, and the SignalR client library when bundled."""
     asset = ASSETS.get(req.route_params.get("name", ""))
     if asset is None or not asset[0].is_file():
         return func.HttpResponse("Not found.", status_code=404)

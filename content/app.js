@@ -1,8 +1,12 @@
-// The chat page. Every piece of user text goes through textContent (links through
-// createElement and href), never innerHTML.
-"use strict";
+// The chat page: the connection, the composer, groups and the events that tie them together.
+// Every piece of user text goes through textContent (links through createElement and href),
+// never innerHTML. conversation.js renders messages; people.js keeps who is online and the
+// target.
 
-(() => {
+import { createConversation, element, isolated } from "./conversation.js";
+import { createPeople } from "./people.js";
+
+{
   const $ = (id) => document.getElementById(id);
   const ui = {
     status: $("status"), join: $("join"), name: $("name"), joinError: $("join-error"),
@@ -15,17 +19,13 @@
   // The page is served at <routePrefix>/index, so the API base is the page's own folder.
   const apiBase = new URL(".", window.location.href).href;
   const NAME_KEY = "chat.name";
-  const TITLE = document.title;
   const MAX_LENGTH = Number(document.body.dataset.maxLength) || 2000;
   const MAX_BYTES = Number(document.body.dataset.maxBytes) || 4000;
   const encoder = new TextEncoder();
   let connection = null;
-  let me = null;
-  let myConnectionId = null;
-  let epoch = 0; // one per connection: what a snapshot may overrule
-  let unread = 0;
-  const seen = new Set(); // message ids already shown: history, live messages and retries overlap
-  const presence = new Map(); // user -> {online, connections, version, epoch}
+  // Who this tab is: its name, its connection, and a count of connections (what a snapshot
+  // may overrule).
+  const session = { me: null, myConnectionId: null, epoch: 0 };
   const groups = new Set(); // groups this tab has joined (re-joined after a reconnect)
   const pending = []; // messages whose send was cut by a lost connection, sent again after it
 
@@ -61,21 +61,6 @@
       .test(String((error && error.message) || error));
   }
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function isolated(text, className) {
-    // A name or a text in its own direction, so right-to-left names and stray direction marks
-    // cannot reorder what follows them (the time, the next name).
-    const node = element("bdi", className, text);
-    node.dir = "auto";
-    return node;
-  }
-
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
@@ -89,223 +74,13 @@
     return name.replace(HIDDEN, "").trim();
   }
 
-  // -- the conversation ---------------------------------------------------------------------
+  const conversation = createConversation(ui, session);
+  const { notice, renderHistory, renderMessage, setUnread, atBottom } = conversation;
+  const people = createPeople(ui, session, groups, notice);
+  const { applyChange, applySnapshot, chooseTarget, renderPeople, renderTargets,
+    targetRefusal } = people;
 
-  function atBottom() {
-    const list = ui.messages;
-    return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  }
-
-  function setUnread(count) {
-    unread = count;
-    ui.unread.hidden = unread === 0;
-    ui.unread.textContent = unread === 1 ? "1 new message below" : `${unread} new messages below`;
-    document.title = unread ? `(${unread}) ${TITLE}` : TITLE;
-  }
-
-  function append(item, { counts = false, time = "" } = {}) {
-    const bottom = atBottom();
-    // In time order: a history that arrives after a live message still goes before it.
-    let before = null;
-    for (let node = ui.messages.lastElementChild; node; node = node.previousElementSibling) {
-      if (!time || !node.dataset.time || node.dataset.time <= time) break;
-      before = node;
-    }
-    ui.messages.insertBefore(item, before);
-    if (bottom) item.scrollIntoView({ block: "end" });
-    if (counts && (!bottom || document.hidden)) setUnread(unread + 1);
-  }
-
-  function notice(...parts) {
-    const item = element("li", "notice");
-    item.append(...parts);
-    append(item);
-  }
-
-  function linkified(text) {
-    // http(s) links become links; everything else stays text.
-    const node = element("span", "text");
-    node.dir = "auto";
-    const pattern = /\bhttps?:\/\/[^\s<>"']+/gi;
-    let last = 0;
-    for (const match of text.matchAll(pattern)) {
-      const raw = match[0].replace(/[.,;:!?)\]]+$/, "");
-      let url = null;
-      try {
-        url = new URL(raw);
-      } catch {
-        url = null;
-      }
-      if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) continue;
-      node.append(text.slice(last, match.index));
-      const link = element("a", "", raw);
-      link.href = url.href;
-      link.rel = "noopener noreferrer";
-      link.target = "_blank";
-      node.append(link);
-      last = match.index + raw.length;
-    }
-    node.append(text.slice(last));
-    return node;
-  }
-
-  function renderMessage(message, { live = true } = {}) {
-    if (!message || typeof message !== "object") return;
-    if (message.id) {
-      if (seen.has(message.id)) return;
-      seen.add(message.id);
-    }
-    const item = element("li", "message");
-    item.dataset.id = message.id || "";
-    item.dataset.time = typeof message.time === "string" ? message.time : "";
-    const mine = message.connectionId === myConnectionId || (me && message.sender === me);
-    if (mine) item.classList.add("mine");
-    if (message.isPrivate) item.classList.add("private");
-    if (message.group) item.classList.add("in-group");
-    const sender = element("span", "sender");
-    sender.append(isolated(String(message.sender)), ":");
-    item.append(sender);
-    if (message.isPrivate) {
-      const badge = element("span", "badge", "private, ");
-      badge.append(mine ? "to " : "to you");
-      if (mine) badge.append(isolated(String(message.recipient || "them")));
-      item.append(badge);
-    }
-    if (message.group) item.append(element("span", "badge", `#${message.group}`));
-    item.append(linkified(String(message.text)));
-    const time = message.time ? new Date(message.time) : null;
-    if (time && !Number.isNaN(time.getTime())) {
-      const stamp = element("time", "time",
-        time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
-      stamp.dateTime = message.time;
-      item.append(stamp);
-    }
-    append(item, { counts: live && !mine, time: item.dataset.time });
-  }
-
-  function renderHistory(messages) {
-    if (!Array.isArray(messages)) return;
-    for (const message of messages) renderMessage(message, { live: false });
-  }
-
-  // -- presence: per-user versions settle late, repeated or stale events ---------------------
-
-  function known(user) {
-    return presence.get(user) || { online: false, connections: 0, version: -1, epoch: -1 };
-  }
-
-  function applySnapshot(snapshot) {
-    if (!snapshot || !Array.isArray(snapshot.users)) return;
-    const listed = new Map(); // user -> {connections, version}; entries are [user, connections, version]
-    for (const entry of snapshot.users) {
-      if (Array.isArray(entry) && typeof entry[0] === "string") {
-        listed.set(entry[0], { connections: entry[1], version: entry[2] });
-      }
-    }
-    for (const [user, state] of presence) {
-      // Someone not listed is gone, unless this connection heard of them since it opened
-      // (the list is read from state that may trail the latest joins).
-      if (!listed.has(user) && state.online && state.epoch < epoch) {
-        presence.set(user, { ...state, online: false, connections: 0 });
-      }
-    }
-    for (const [user, entry] of listed) {
-      const version = Number(entry.version) || 0;
-      if (version >= known(user).version) {
-        presence.set(user, { online: true, connections: Number(entry.connections) || 1,
-          version, epoch });
-      }
-    }
-    renderPeople();
-  }
-
-  function applyChange(change, online) {
-    if (!change || typeof change.user !== "string") return;
-    const version = Number(change.version) || 0;
-    const before = known(change.user);
-    if (version <= before.version) return; // older than what this page already knows
-    const connections = online ? Math.max(1, Number(change.connections) || 1) : 0;
-    presence.set(change.user, { online, connections, version, epoch });
-    if (before.online !== online && change.user !== me) {
-      notice(isolated(change.user), online ? " joined" : " left");
-    }
-    renderPeople();
-  }
-
-  function renderPeople() {
-    const people = [...presence].filter(([, state]) => state.online);
-    people.sort(([a], [b]) => a.localeCompare(b));
-    ui.online.replaceChildren();
-    for (const [user, state] of people) {
-      const item = element("li");
-      const button = element("button", "person");
-      button.append(isolated(user));
-      button.type = "button";
-      button.dataset.user = user;
-      if (user === me) {
-        button.append(element("span", "you", " (you)"));
-        button.disabled = true;
-      } else {
-        button.setAttribute("aria-label", `Write to ${user} privately`);
-      }
-      if (state.connections > 1) {
-        button.append(element("span", "count", ` ×${state.connections}`));
-      }
-      item.append(button);
-      ui.online.append(item);
-    }
-    ui.onlineCount.textContent = String(people.length);
-    renderTargets();
-  }
-
-  // -- where a message goes: chosen by the user, never changed behind their back ------------
-
-  function targetLabel(value) {
-    if (value.startsWith("group:")) {
-      const group = value.slice(6);
-      return groups.has(group) ? `#${group}` : `#${group} (you left)`;
-    }
-    if (value.startsWith("user:")) {
-      // Options hold text only: first-strong isolates keep a right-to-left name in its place.
-      const user = `\u2068${value.slice(5)}\u2069`;
-      return known(value.slice(5)).online ? `${user} (private)` : `${user} (left)`;
-    }
-    return "Everyone";
-  }
-
-  function renderTargets() {
-    const current = ui.target.value || "all";
-    const values = ["all", ...[...groups].sort().map((group) => `group:${group}`)];
-    for (const [user, state] of [...presence].sort(([a], [b]) => a.localeCompare(b))) {
-      if (state.online && user !== me) values.push(`user:${user}`);
-    }
-    if (!values.includes(current)) values.push(current); // kept, marked as gone
-    ui.target.replaceChildren(...values.map((value) => {
-      const option = element("option", "", targetLabel(value));
-      option.value = value;
-      return option;
-    }));
-    ui.target.value = current;
-    ui.target.title = `Sending to ${targetLabel(current)}`;
-  }
-
-  function chooseTarget(value) {
-    ui.target.value = value;
-    renderTargets();
-    ui.text.focus();
-  }
-
-  function targetRefusal(value) {
-    if (value.startsWith("user:") && !known(value.slice(5)).online) {
-      return `${value.slice(5)} left, so the message was not sent. Choose someone else.`;
-    }
-    if (value.startsWith("group:") && !groups.has(value.slice(6))) {
-      return `You are not in #${value.slice(6)} any more, so the message was not sent.`;
-    }
-    return "";
-  }
-
-  // -- the composer: the app's limits, a counter, sends that survive a lost connection ------
+  // -- the composer:  // -- the composer: the app's limits, a counter, sends that survive a lost connection ------
 
   function updateCounter() {
     const text = ui.text.value.trim();
@@ -416,10 +191,10 @@
   }
 
   function connected(connectionId) {
-    myConnectionId = connectionId;
-    epoch += 1;
+    session.myConnectionId = connectionId;
+    session.epoch += 1;
     document.body.dataset.connectionId = connectionId || "";
-    setStatus("connected", "Connected as ", isolated(me));
+    setStatus("connected", "Connected as ", isolated(session.me));
   }
 
   async function connect(name, signedIn) {
@@ -430,7 +205,7 @@
     // One connection per tab: a second submit (or the saved name's auto-join) while one is
     // starting or open would leave the first connection online forever.
     if (connection && connection.state !== signalR.HubConnectionState.Disconnected) return;
-    me = name;
+    session.me = name;
     const options = signedIn ? {} : { headers: { "x-ms-client-principal-name": name } };
     let builder = new signalR.HubConnectionBuilder()
       .withUrl(apiBase, options)
@@ -453,7 +228,7 @@
     });
     connection.on("newConnection", ({ connectionId, authentication }) => {
       // The original sample's notice, for this tab's own connection only.
-      if (connectionId === myConnectionId) {
+      if (connectionId === session.myConnectionId) {
         notice(`You are connected, with Authorization: ${Boolean(authentication)}`);
       }
     });
@@ -611,4 +386,4 @@
       connect(saved, false);
     }
   });
-})();
+}

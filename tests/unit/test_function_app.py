@@ -58,7 +58,8 @@ def test_index_falls_back_to_the_cdn_when_the_library_is_not_bundled(
 
 @pytest.mark.parametrize(
     ("name", "status"),
-    [("app.js", 200), ("app.css", 200), ("secret", 404), ("../function_app.py", 404)],
+    [("app.js", 200), ("conversation.js", 200), ("people.js", 200), ("app.css", 200),
+     ("secret", 404), ("../function_app.py", 404)],
 )
 def test_assets_serves_only_known_files(name: str, status: int) -> None:
     response = function_app.assets(
