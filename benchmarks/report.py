@@ -13,6 +13,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .join_storm import storm_checks
+
 __all__ = ["TARGET_CHECKS", "Check", "check_targets", "format_report", "machine"]
 
 
@@ -88,6 +90,7 @@ def check_targets(results: Sequence[dict[str, Any]]) -> list[str]:
                 bound = ">=" if check.at_least else "<="
                 verdict = f"{'MET' if ok else 'NOT MET'} (target {bound} {check.limit:g}x)"
         lines.append(f"{check.label}: {', '.join(parts) or '-'} -> {verdict}")
+    lines += storm_checks(list(results))
     clean = [r for r in results if r["lost"] == 0 and r["duplicates"] == 0]
     dirty = [f"{r['scenario']}/{r['target']} (lost {r['lost']}, dup {r['duplicates']})"
              for r in results if r not in clean]
