@@ -13,6 +13,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .join_storm import storm_checks
+
 __all__ = ["TARGET_CHECKS", "Check", "check_targets", "format_report", "judge", "machine"]
 
 
@@ -119,6 +121,9 @@ def check_targets(results: Sequence[dict[str, Any]]) -> list[str]:
         shown = ", ".join(f"{_value(v)}{unit}" for v in judged["values"])
         lines.append(f"| {check.label} | {bound} {check.limit:g}{unit} | {shown} | "
                      f"{judged['verdict']} |")
+    storms = storm_checks(list(results))
+    if storms:
+        lines += ["", *storms]
     dirty = [f"{r['scenario']}/{r['target']} (lost {r['lost']}, dup {r['duplicates']})"
              for r in results if r.get("lost") or r.get("duplicates")]
     lines.append("")

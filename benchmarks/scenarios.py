@@ -44,7 +44,8 @@ from .generator import (
     send_windowed,
     settle,
 )
-from .processes import Server, start_server
+from .join_storm import run_join_storm, throughput_settings
+from .processes import ROOT, Server, start_server
 from .servers.serve import READY_PREFIX
 from .wire import CODECS, make_tag
 
@@ -103,10 +104,12 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              description="15,000 idle connections, one broadcast to all"),
     Scenario("connect", "connect", 100,
              description="100 clients connect through the whole path, connection events on"),
+    Scenario("join-storm", "join-storm", 1000, duration=10.0, targets=("signalr",),
+             description="1,000 users join within 10 s while a bystander chats (join_storm.py)"),
 )}
 DEFAULT_SET = (
     "fanout-100", "fanout-100-8senders", "fanout-1000", "latency", "talkers", "rest",
-    "capacity", "connect", "capacity-15000",
+    "capacity", "connect", "capacity-15000", "join-storm",
 )
 REPEATS = {"latency": 5}
 """Runs of a scenario in the default set: the p99 target must hold in every run."""
@@ -150,7 +153,8 @@ async def deploy(target: str, scenario: Scenario) -> AsyncIterator[Deployed]:
         poster: Poster | None = None
         if target == "signalr" and not service_only:
             argv = ["-m", "emulator", "--bind", "127.0.0.1", "--service-port", "0",
-                    "--data-dir", data_dir, "--log-level", "WARNING"]
+                    "--data-dir", data_dir, "--log-level", "WARNING",
+                    "--settings", str(throughput_settings(Path(data_dir), ROOT))]
             if scenario.kind == "connect":
                 argv += ["--host-port", "0"]
             else:
@@ -299,6 +303,8 @@ async def _run_capacity(scenario: Scenario, target: str, deployed: Deployed,
 async def run_scenario(scenario: Scenario, target: str,
                        profile: str | None = None) -> dict[str, Any]:
     """One scenario against one target; ``profile``: py-spy output file for the server."""
+    if scenario.kind == "join-storm":
+        return await run_join_storm(scenario.receivers, scenario.duration, profile)
     connector_limit = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector_limit) as session, deploy(
         target, scenario

@@ -1,37 +1,60 @@
 """The chat app's pure logic: messages, validation, authorization, history and presence.
 
 No I/O, no clock, no environment, no emulator: ``function_app.py`` reads bindings and settings,
-calls these, and writes output bindings (tests/unit/test_boundaries.py checks the imports).
+calls these, and carries out the :class:`Decision` they return (tests/unit/test_boundaries.py
+checks the imports). docs/chat-app.md explains the design and the platform facts it relies on.
 """
 
-from . import history, outputs, presence
+from . import groups, history, outputs, presence, roster
 from .confirm import CONFIRM_DELAYS, wait_for_state
-from .errors import ChatError, InvalidGroupName, InvalidMessage, NotAllowed, NotOnline
-from .history import LOBBY, append_message, history_messages
-from .hub import (
-    GroupChange,
-    Settings,
-    broadcast_message,
+from .connections import (
+    after_connect,
     connected_outputs,
-    connection_group_change,
     disconnected_outputs,
-    group_message,
-    identities_are_verified,
-    private_to_connection,
-    private_to_user,
-    settings_from,
+    plan_connect,
+    plan_disconnect,
+)
+from .decisions import Confirm, Decision, Stamp
+from .entities import CHAT_ROOM, GROUP, PRESENCE, ROSTER, ROSTER_KEY, Signal, entity_key
+from .errors import (
+    ChatError,
+    InvalidGroupName,
+    InvalidMessage,
+    LimitReached,
+    NotAllowed,
+    NotOnline,
+    TooFast,
+    TryAgain,
+)
+from .groups import Members
+from .history import HISTORY_BYTES, LOBBY, History, append_message, history_messages
+from .invocation import Invocation, parse_invocation, user_owner
+from .limits import SendLimits
+from .membership import (
+    connection_group_change,
+    read_connection_group_change,
+    read_user_group_change,
     user_group_change,
 )
-from .invocation import Invocation, parse_invocation
-from .messages import ChatMessage, message_id, new_message
+from .messages import ChatMessage, keyed_message_id, message_id, new_message
+from .news import News, batch_news
 from .page import PageSettings, content_security_policy, service_origins
+from .presence import Presence
+from .reconcile import connections_to_check, plan_reconcile
+from .roster import Roster
+from .sending import (
+    Draft,
+    broadcast_message,
+    group_message,
+    private_to_connection,
+    private_to_user,
+    read_draft,
+)
+from .service import Endpoint, Request, endpoint_from
+from .settings import RECONCILE_SCHEDULE_SETTING, Settings, identities_are_verified, settings_from
+from .tokens import rest_token
 from .validation import (
-    DEFAULT_HISTORY_SIZE,
-    DEFAULT_MAX_MESSAGE_LENGTH,
-    MAX_GROUP_NAME_LENGTH,
-    MAX_USER_NAME_LENGTH,
-    parse_admins,
-    parse_positive_int,
+    validate_client_message_id,
     validate_connection_id,
     validate_group_name,
     validate_text,
@@ -39,44 +62,77 @@ from .validation import (
 )
 
 __all__ = [
+    "CHAT_ROOM",
     "CONFIRM_DELAYS",
-    "DEFAULT_HISTORY_SIZE",
-    "DEFAULT_MAX_MESSAGE_LENGTH",
+    "GROUP",
+    "HISTORY_BYTES",
     "LOBBY",
-    "MAX_GROUP_NAME_LENGTH",
-    "MAX_USER_NAME_LENGTH",
+    "PRESENCE",
+    "RECONCILE_SCHEDULE_SETTING",
+    "ROSTER",
+    "ROSTER_KEY",
     "ChatError",
     "ChatMessage",
-    "GroupChange",
+    "Confirm",
+    "Decision",
+    "Draft",
+    "Endpoint",
+    "History",
     "InvalidGroupName",
     "InvalidMessage",
     "Invocation",
+    "LimitReached",
+    "Members",
+    "News",
     "NotAllowed",
     "NotOnline",
     "PageSettings",
+    "Presence",
+    "Request",
+    "Roster",
+    "SendLimits",
     "Settings",
+    "Signal",
+    "Stamp",
+    "TooFast",
+    "TryAgain",
+    "after_connect",
     "append_message",
+    "batch_news",
     "broadcast_message",
     "connected_outputs",
     "connection_group_change",
+    "connections_to_check",
     "content_security_policy",
     "disconnected_outputs",
+    "endpoint_from",
+    "entity_key",
     "group_message",
+    "groups",
     "history",
     "history_messages",
     "identities_are_verified",
+    "keyed_message_id",
     "message_id",
     "new_message",
     "outputs",
-    "parse_admins",
     "parse_invocation",
-    "parse_positive_int",
+    "plan_connect",
+    "plan_disconnect",
+    "plan_reconcile",
     "presence",
     "private_to_connection",
     "private_to_user",
+    "read_connection_group_change",
+    "read_draft",
+    "read_user_group_change",
+    "rest_token",
+    "roster",
     "service_origins",
     "settings_from",
     "user_group_change",
+    "user_owner",
+    "validate_client_message_id",
     "validate_connection_id",
     "validate_group_name",
     "validate_text",

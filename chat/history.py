@@ -1,54 +1,108 @@
-"""A room's recent broadcast messages: the state of the ``ChatRoom`` entity (issue 8 §5).
+"""A room's recent broadcast messages: the state of the ``ChatRoom`` entity.
 
-Entity signals may arrive twice or out of order (durable-python.md §4: client signals bypass the
-sorter and are delivered at least once), so appending is idempotent by message id and the list is
-kept ordered by (time, id) — ISO 8601 UTC times sort as text — and cut to the newest ``limit``.
-State is a plain dict so it serializes as JSON: ``{"messages": [payload, ...]}``.
+Entity signals may arrive twice or out of order (docs/chat-app.md, "Durable entities"), so
+appending is idempotent by message id and the list is kept ordered by (time, id) — ISO 8601 UTC
+times sort as text. The history is bounded twice: by count (``CHAT_HISTORY_SIZE``) and by
+:data:`HISTORY_BYTES` of JSON with every non-ASCII character escaped, the most any encoder can
+make of it. So the ``history`` a new connection receives is one message far below the service's
+1 MB limit, whatever people wrote, and is always sent whole.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-__all__ = ["LOBBY", "append_message", "empty_history", "history_messages"]
+from .entities import run_operation
+from .outputs import Encoded, encoded_size
+
+__all__ = ["HISTORY_BYTES", "LOBBY", "History", "append_message", "apply_operation",
+           "history_messages"]
 
 LOBBY = "lobby"
 """The key of the room every broadcast goes to."""
+HISTORY_BYTES = 128 * 1024
+"""The most the messages of a history may take as escaped JSON (a 1 MB message holds 8)."""
 
-State = dict[str, Any]
-
-
-def empty_history() -> State:
-    return {"messages": []}
+Message = Mapping[str, Any]
 
 
-def _order(message: Mapping[str, Any]) -> tuple[str, str]:
+def _order(message: Message) -> tuple[str, str]:
     return (str(message.get("time", "")), str(message.get("id", "")))
 
 
-def append_message(
-    state: Mapping[str, Any] | None, message: Mapping[str, Any], limit: int
-) -> State:
-    """The state with ``message`` in place; a message whose id is already there is not added.
+@dataclass(frozen=True)
+class History:
+    """Messages oldest first, each a payload as clients receive it."""
 
-    A message older than everything kept when the history is full is dropped, as it would be
-    cut straight away.
-    """
-    messages = [dict(m) for m in (state or {}).get("messages", []) if isinstance(m, Mapping)]
-    known = {m.get("id") for m in messages}
-    if not isinstance(message.get("id"), str) or message["id"] in known:
-        return {"messages": messages}
-    messages.append(dict(message))
-    messages.sort(key=_order)
-    return {"messages": messages[-limit:] if limit > 0 else []}
+    messages: tuple[Message, ...] = ()
+    sizes: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    """Each message's :func:`~chat.outputs.encoded_size`, computed once."""
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) != len(self.messages):
+            object.__setattr__(self, "sizes", tuple(encoded_size(m) for m in self.messages))
+
+    @classmethod
+    def from_json(cls, value: Any) -> History:
+        """A stored state (or None for an entity that never ran); malformed parts are dropped."""
+        stored = value.get("messages") if isinstance(value, Mapping) else None
+        if not isinstance(stored, list):
+            return cls()
+        kept = [m for m in stored if isinstance(m, Mapping) and isinstance(m.get("id"), str)]
+        return cls(tuple(sorted(kept, key=_order)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"messages": [dict(m) for m in self.messages]}
+
+    def append(self, message: Message, *, limit: int, max_bytes: int = HISTORY_BYTES) -> History:
+        """With ``message`` in place; a known id changes nothing; the oldest go first."""
+        if not isinstance(message.get("id"), str):
+            return self
+        if any(m.get("id") == message["id"] for m in self.messages):
+            return self
+        pairs = sorted([*zip(self.messages, self.sizes, strict=True),
+                        (dict(message), encoded_size(message))], key=lambda p: _order(p[0]))
+        pairs = pairs[-limit:] if limit > 0 else []
+        total = sum(size + 1 for _, size in pairs)  # + 1: the comma between them
+        start = 0
+        while start < len(pairs) and total > max_bytes:
+            total -= pairs[start][1] + 1
+            start += 1
+        kept = pairs[start:]
+        return History(tuple(m for m, _ in kept), tuple(size for _, size in kept))
+
+    def newest(self, limit: int | None = None) -> list[Message]:
+        """The messages to send a new connection, oldest first (shared, not copied)."""
+        messages = list(self.messages)
+        return messages[-limit:] if limit else messages
+
+    @cached_property
+    def _encoded(self) -> dict[int | None, Encoded]:
+        return {}
+
+    def encoded(self, limit: int | None = None) -> Encoded:
+        """:meth:`newest` as JSON text, encoded once per history and limit."""
+        cache = self._encoded
+        if limit not in cache:
+            cache[limit] = Encoded(json.dumps(self.newest(limit)))
+        return cache[limit]
+
+
+def append_message(state: Any, message: Message, limit: int) -> dict[str, Any]:
+    """The entity operation ``append``: stored state in, stored state out."""
+    return History.from_json(state).append(message, limit=limit).to_json()
+
+
+def apply_operation(state: Any, name: str, data: Any, *, limit: int) -> dict[str, Any]:
+    """The entity's one operation, ``append``; anything else raises ValueError."""
+    table = {"append": lambda history, message: history.append(message, limit=limit)}
+    return run_operation(table, History.from_json(state), name, data).to_json()
 
 
 def history_messages(state: Any, limit: int | None = None) -> list[dict[str, Any]]:
-    """The messages to send a new connection, oldest first (an absent state is empty)."""
-    stored = state.get("messages") if isinstance(state, Mapping) else None
-    if not isinstance(stored, list):
-        return []
-    messages = [dict(m) for m in stored if isinstance(m, Mapping)]
-    messages.sort(key=_order)
-    return messages[-limit:] if limit else messages
+    """The messages of a stored state to send a new connection, oldest first."""
+    return [dict(m) for m in History.from_json(state).newest(limit)]

@@ -1,9 +1,10 @@
 """The SignalR trigger's InvocationContext, read from the JSON string the host hands over.
 
-functions-python.md §4.2: PascalCase keys — ``Arguments`` (null for connection events), ``Error``,
+The context has PascalCase keys: ``Arguments`` (null for connection events), ``Error``,
 ``Category``, ``Event``, ``Hub``, ``ConnectionId``, ``UserId`` (null without a user), ``Headers``,
-``Query``, ``Claims``. The caller's identity is ``UserId`` only: it comes from the access token the
-service validated, never from the arguments a client sends.
+``Query``, ``Claims`` (docs/chat-app.md, "The SignalR trigger"). The caller's identity is
+``UserId`` only: it comes from the access token the service validated, never from the arguments a
+client sends.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import Any
 
 from .errors import InvalidMessage
 
-__all__ = ["Invocation", "parse_invocation"]
+__all__ = ["Invocation", "parse_invocation", "user_owner"]
+
+
+def user_owner(user: str) -> str:
+    """The owner of a user's presence record (see :attr:`Invocation.owner`)."""
+    return f"u:{user}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,18 +36,27 @@ class Invocation:
 
     @property
     def authenticated(self) -> bool:
-        """Whether the upstream call carried an ``Authorization`` header (issue 8 §1)."""
+        """Whether the upstream call carried an ``Authorization`` header."""
         return "authorization" in self.headers
 
+    @property
+    def owner(self) -> str:
+        """Whose presence record this connection belongs to: its user, else the connection."""
+        return user_owner(self.user_id) if self.user_id is not None else f"c:{self.connection_id}"
+
     def expect(self, *names: str) -> tuple[Any, ...]:
-        """The arguments, checked against the contract's parameter names (count only)."""
-        if len(self.arguments) != len(names):
+        """The arguments by the contract's parameter names; a trailing ``?`` marks an optional
+        one, returned as None when the client left it out."""
+        required = [n for n in names if not n.endswith("?")]
+        if not len(required) <= len(self.arguments) <= len(names):
             signature = f"{self.event}({', '.join(names)})"
+            count = (f"{len(required)}" if len(required) == len(names)
+                     else f"{len(required)} or {len(names)}")
             raise InvalidMessage(
-                f"{signature} takes {len(names)} argument{'s' if len(names) != 1 else ''}, "
+                f"{signature} takes {count} argument{'' if count == '1' else 's'}, "
                 f"got {len(self.arguments)}."
             )
-        return self.arguments
+        return self.arguments + (None,) * (len(names) - len(self.arguments))
 
 
 def parse_invocation(text: str | bytes) -> Invocation:

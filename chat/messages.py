@@ -1,18 +1,19 @@
 """Chat messages as clients receive them (target ``newMessage``, and ``history``).
 
 The payload is camelCase — ``id``, ``sender``, ``connectionId``, ``text``, ``time`` — plus
-``isPrivate`` (and ``recipient``) on private messages and ``group`` on group messages, so a page
-written for the original sample (it reads ``sender``, ``text``, ``connectionId``, ``isPrivate``)
-renders ours.
+``isPrivate`` (and ``recipient``) on private messages and ``group`` on group messages. The original
+sample's page renders it: it reads ``Sender || sender``, ``Text || text``, ``ConnectionId ||
+connectionId`` and ``IsPrivate || isPrivate`` (README "The hub contract" says what else differs).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["ChatMessage", "format_time", "message_id", "new_message"]
+__all__ = ["ChatMessage", "format_time", "keyed_message_id", "message_id", "new_message"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +58,17 @@ def message_id(now: float, unique: str) -> str:
     one millisecond still keep the order they were sent in.
     """
     return f"{int(now * 1_000_000):014x}-{unique}"
+
+
+def keyed_message_id(owner: str, client_message_id: str) -> str:
+    """The id of a message whose sender chose ``client_message_id``: the same on every retry.
+
+    ``owner`` is the sender's user (or, without one, connection), so two senders' ids never
+    collide. Pages and the room's history keep one copy per id, so even a retry that reaches
+    another app instance, which has not seen the first attempt, shows once.
+    """
+    digest = hashlib.sha256(f"{owner}\n{client_message_id}".encode()).hexdigest()
+    return f"k-{digest[:32]}"
 
 
 def new_message(

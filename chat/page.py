@@ -5,14 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .service import parse_connection_string
+
 __all__ = ["PageSettings", "content_security_policy", "service_origins"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class PageSettings:
-    hub: str
     client_library_url: str
     """Where the page loads ``@microsoft/signalr`` from: served locally, or a CDN fallback."""
+    max_message_length: int
+    max_message_bytes: int
+    app_service_auth: bool = False
+    """App Service Authentication is on: the page asks ``/.auth/me`` who is signed in."""
 
 
 def _origin(url: str) -> str | None:
@@ -32,11 +37,7 @@ def service_origins(connection_string: str | None, service_uri: str | None = Non
     Reads ``ClientEndpoint``, else ``Endpoint`` with ``Port``; or the identity-based
     ``__serviceUri`` form. Returns ``[]`` when none can be read.
     """
-    fields: dict[str, str] = {}
-    for segment in (connection_string or "").split(";"):
-        key, sep, value = segment.partition("=")
-        if sep:
-            fields[key.strip().lower()] = value.strip()
+    fields = parse_connection_string(connection_string)
     url = fields.get("clientendpoint") or fields.get("endpoint") or service_uri or ""
     origin = _origin(url)
     if origin is None:

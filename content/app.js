@@ -1,34 +1,48 @@
-// The chat page. Every piece of user text goes through textContent, never innerHTML.
-"use strict";
+// The chat page: the connection, the composer, groups and the events that tie them together.
+// Every piece of user text goes through textContent (links through createElement and href),
+// never innerHTML. conversation.js renders messages; people.js keeps who is online and the
+// target.
 
-(() => {
+import { createConversation, element, isolated } from "./conversation.js";
+import { createPeople } from "./people.js";
+
+{
   const $ = (id) => document.getElementById(id);
   const ui = {
-    status: $("status"), join: $("join"), name: $("name"), room: $("room"),
-    messages: $("messages"), composer: $("composer"), text: $("text"), error: $("error"),
+    status: $("status"), join: $("join"), name: $("name"), joinError: $("join-error"),
+    room: $("room"), messages: $("messages"), unread: $("unread"), composer: $("composer"),
+    text: $("text"), send: $("send"), counter: $("counter"), error: $("error"),
     target: $("target"), online: $("online"), onlineCount: $("online-count"),
     groupForm: $("group-form"), groupName: $("group-name"), groups: $("groups"),
+    connectionNotice: $("connection-notice"),
   };
   // The page is served at <routePrefix>/index, so the API base is the page's own folder.
   const apiBase = new URL(".", window.location.href).href;
   const NAME_KEY = "chat.name";
+  const MAX_LENGTH = Number(document.body.dataset.maxLength) || 2000;
+  const MAX_BYTES = Number(document.body.dataset.maxBytes) || 4000;
+  const encoder = new TextEncoder();
   let connection = null;
-  let me = null;
-  let myConnectionId = null;
-  const seen = new Set(); // message ids already shown: history and live messages overlap
-  const presence = new Map(); // user -> {online, connections, version}
+  // Who this tab is: its name, its connection, and a count of connections (what a snapshot
+  // may overrule).
+  const session = { me: null, myConnectionId: null, epoch: 0 };
   const groups = new Set(); // groups this tab has joined (re-joined after a reconnect)
+  const pending = []; // messages whose send was cut by a lost connection, sent again after it
 
   // -- small helpers ------------------------------------------------------------------------
 
-  function setStatus(state, text) {
+  function setStatus(state, ...parts) {
     ui.status.dataset.state = state;
-    ui.status.textContent = text;
+    ui.status.replaceChildren(...parts);
+    const connected = state === "connected";
+    ui.send.disabled = !connected;
+    ui.composer.dataset.state = state;
   }
 
-  function showError(text) {
-    ui.error.textContent = text;
-    ui.error.hidden = !text;
+  function showError(text, where = ui.error) {
+    where.textContent = text;
+    where.hidden = !text;
+    if (text && where.scrollIntoView) where.scrollIntoView({ block: "nearest" });
   }
 
   function readableError(error) {
@@ -41,137 +55,68 @@
     return reason.split("\n")[0] || text;
   }
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
+  function connectionLost(error) {
+    if (!connection || connection.state !== signalR.HubConnectionState.Connected) return true;
+    return /connection (?:being |was )?(?:closed|stopped|disconnected)|underlying connection/i
+      .test(String((error && error.message) || error));
   }
 
-  function append(item) {
-    const list = ui.messages;
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    list.append(item);
-    if (atBottom) item.scrollIntoView({ block: "end" });
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   }
 
-  function notice(text) {
-    append(element("li", "notice", text));
+  // Bidirectional and other invisible format characters (not the joiners emoji and many
+  // scripts need) and surrounding spaces are taken out of a typed name; the app refuses them.
+  const HIDDEN = /[\p{Cc}\p{Zl}\p{Zp}]|(?![\u200C\u200D\u{E0020}-\u{E007F}])\p{Cf}/gu;
+
+  function cleanName(name) {
+    return name.replace(HIDDEN, "").trim();
   }
 
-  // -- messages -----------------------------------------------------------------------------
+  const conversation = createConversation(ui, session);
+  const { notice, renderHistory, renderMessage, setUnread, atBottom } = conversation;
+  const people = createPeople(ui, session, groups, notice);
+  const { applyChange, applySnapshot, chooseTarget, renderPeople, renderTargets,
+    targetRefusal } = people;
 
-  function renderMessage(message) {
-    if (!message || typeof message !== "object") return;
-    if (message.id) {
-      if (seen.has(message.id)) return;
-      seen.add(message.id);
+  // -- the composer:  // -- the composer: the app's limits, a counter, sends that survive a lost connection ------
+
+  function updateCounter() {
+    const text = ui.text.value.trim();
+    const length = [...text].length;
+    const bytes = encoder.encode(text).length;
+    const over = length > MAX_LENGTH || bytes > MAX_BYTES;
+    ui.counter.textContent = bytes > MAX_BYTES
+      ? `${bytes} / ${MAX_BYTES} bytes`
+      : `${length} / ${MAX_LENGTH}`;
+    ui.counter.classList.toggle("over", over);
+  }
+
+  async function deliver(message) {
+    const { target, text, id } = message;
+    if (target.startsWith("group:")) {
+      return connection.invoke("sendToGroup", target.slice(6), text, id);
     }
-    const item = element("li", "message");
-    item.dataset.id = message.id || "";
-    const mine = message.connectionId === myConnectionId || (me && message.sender === me);
-    if (mine) item.classList.add("mine");
-    if (message.isPrivate) item.classList.add("private");
-    if (message.group) item.classList.add("in-group");
-    item.append(element("span", "sender", `${message.sender}:`));
-    if (message.isPrivate) {
-      const to = mine ? `to ${message.recipient || "them"}` : "to you";
-      item.append(element("span", "badge", `private, ${to}`));
-    }
-    if (message.group) item.append(element("span", "badge", `#${message.group}`));
-    item.append(element("span", "text", String(message.text)));
-    const time = message.time ? new Date(message.time) : null;
-    if (time && !Number.isNaN(time.getTime())) {
-      const stamp = element("time", "time",
-        time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
-      stamp.dateTime = message.time;
-      item.append(stamp);
-    }
-    append(item);
+    if (target.startsWith("user:")) return connection.invoke("sendToUser", target.slice(5), text, id);
+    return connection.invoke("broadcast", text, id);
   }
 
-  function renderHistory(messages) {
-    if (!Array.isArray(messages)) return;
-    for (const message of messages) renderMessage(message);
-  }
-
-  // -- presence: versions settle late or repeated events (see chat/presence.py) --------------
-
-  function known(user) {
-    return presence.get(user) || { online: false, connections: 0, version: -1 };
-  }
-
-  function applySnapshot(snapshot) {
-    if (!snapshot || !Array.isArray(snapshot.users)) return;
-    const version = Number(snapshot.version) || 0;
-    const listed = new Map(snapshot.users.map((entry) => [entry.user, entry.connections]));
-    for (const [user, state] of presence) {
-      if (!listed.has(user) && state.version <= version) {
-        presence.set(user, { online: false, connections: 0, version });
+  async function sendPending() {
+    // Sent again with the same client message id: the app recognises a retry, so each message
+    // is sent exactly once however often the connection dropped.
+    while (pending.length && connection.state === signalR.HubConnectionState.Connected) {
+      const message = pending[0];
+      try {
+        await deliver(message);
+        pending.shift();
+      } catch (error) {
+        if (connectionLost(error)) return;
+        pending.shift();
+        showError(`Not sent: ${readableError(error)}`);
       }
     }
-    for (const [user, connections] of listed) {
-      if (known(user).version <= version) presence.set(user, { online: true, connections, version });
-    }
-    renderPeople();
-  }
-
-  function applyChange(change, online) {
-    if (!change || typeof change.user !== "string") return;
-    const version = Number(change.version) || 0;
-    const before = known(change.user);
-    if (version <= before.version) return; // older than what this page already knows
-    presence.set(change.user, { online, connections: online ? Math.max(1, before.connections) : 0, version });
-    if (before.online !== online && change.user !== me) {
-      notice(`${change.user} ${online ? "joined" : "left"}`);
-    }
-    renderPeople();
-  }
-
-  function renderPeople() {
-    const people = [...presence].filter(([, state]) => state.online).map(([user, state]) => [user, state.connections]);
-    people.sort(([a], [b]) => a.localeCompare(b));
-    ui.online.replaceChildren();
-    for (const [user, connections] of people) {
-      const item = element("li");
-      const button = element("button", "person", user);
-      button.type = "button";
-      button.dataset.user = user;
-      if (user === me) {
-        button.append(element("span", "you", " (you)"));
-        button.disabled = true;
-      } else {
-        button.setAttribute("aria-label", `Write to ${user} privately`);
-      }
-      if (connections > 1) button.append(element("span", "count", ` ×${connections}`));
-      item.append(button);
-      ui.online.append(item);
-    }
-    ui.onlineCount.textContent = String(people.length);
-    renderTargets();
-  }
-
-  // -- where a message goes -----------------------------------------------------------------
-
-  function renderTargets() {
-    const current = ui.target.value;
-    const options = [["all", "Everyone"]];
-    for (const group of [...groups].sort()) options.push([`group:${group}`, `#${group}`]);
-    for (const [user, state] of [...presence].sort(([a], [b]) => a.localeCompare(b))) {
-      if (state.online && user !== me) options.push([`user:${user}`, `${user} (private)`]);
-    }
-    ui.target.replaceChildren(...options.map(([value, label]) => {
-      const option = element("option", "", label);
-      option.value = value;
-      return option;
-    }));
-    ui.target.value = options.some(([value]) => value === current) ? current : "all";
-  }
-
-  function chooseTarget(value) {
-    renderTargets();
-    ui.target.value = value;
-    ui.text.focus();
+    if (!pending.length) ui.connectionNotice.hidden = true;
   }
 
   // -- groups -------------------------------------------------------------------------------
@@ -195,10 +140,10 @@
   }
 
   async function joinGroup(name) {
-    const group = await connection.invoke("joinGroup", connection.connectionId, name);
-    groups.add(group || name.trim());
+    const group = (await connection.invoke("joinGroup", connection.connectionId, name)) || name.trim();
+    groups.add(group);
     renderGroups();
-    return group || name.trim();
+    return group;
   }
 
   async function leaveGroup(group) {
@@ -223,7 +168,8 @@
   // -- the connection -----------------------------------------------------------------------
 
   async function appServiceIdentity() {
-    // App Service Authentication answers /.auth/me with the signed-in user; elsewhere it is a 404.
+    // Only asked when the app says App Service Authentication is on: elsewhere it is a 404.
+    if (document.body.dataset.auth !== "on") return null;
     try {
       const response = await fetch("/.auth/me", { credentials: "same-origin" });
       if (!response.ok) return null;
@@ -245,42 +191,53 @@
   }
 
   function connected(connectionId) {
-    myConnectionId = connectionId;
+    session.myConnectionId = connectionId;
+    session.epoch += 1;
     document.body.dataset.connectionId = connectionId || "";
-    setStatus("connected", `Connected as ${me}`);
+    setStatus("connected", "Connected as ", isolated(session.me));
   }
 
   async function connect(name, signedIn) {
     if (typeof signalR === "undefined") {
-      showError("The SignalR client library could not be loaded.");
+      showError("The SignalR client library could not be loaded.", ui.joinError);
       return;
     }
     // One connection per tab: a second submit (or the saved name's auto-join) while one is
     // starting or open would leave the first connection online forever.
     if (connection && connection.state !== signalR.HubConnectionState.Disconnected) return;
-    me = name;
+    session.me = name;
     const options = signedIn ? {} : { headers: { "x-ms-client-principal-name": name } };
     let builder = new signalR.HubConnectionBuilder()
       .withUrl(apiBase, options)
       .withAutomaticReconnect(retryPolicy())
-      .configureLogging(signalR.LogLevel.Warning);
+      .configureLogging(signalR.LogLevel.None);
     // Stateful reconnect keeps the same connection through a short network drop, replaying
-    // what was missed; a service without it simply answers as before (signalr-protocol.md §7).
+    // what was missed; a service without it simply answers as before.
     if (typeof builder.withStatefulReconnect === "function") builder = builder.withStatefulReconnect();
     connection = builder.build();
-    connection.on("newMessage", renderMessage);
+    connection.on("newMessage", (message) => renderMessage(message));
     connection.on("history", renderHistory);
     connection.on("onlineUsers", applySnapshot);
     connection.on("userJoined", (change) => applyChange(change, true));
+    connection.on("userUpdated", (change) => applyChange(change, true));
     connection.on("userLeft", (change) => applyChange(change, false));
+    connection.on("usersChanged", (changes) => {
+      // Several changes flushed at once (a join storm): connections 0 means the user left.
+      if (!Array.isArray(changes)) return;
+      for (const change of changes) applyChange(change, Number(change && change.connections) > 0);
+    });
     connection.on("newConnection", ({ connectionId, authentication }) => {
-      notice(`${connectionId} has connected, with Authorization: ${Boolean(authentication)}`);
+      // The original sample's notice, for this tab's own connection only.
+      if (connectionId === session.myConnectionId) {
+        notice(`You are connected, with Authorization: ${Boolean(authentication)}`);
+      }
     });
     connection.onreconnecting(() => setStatus("reconnecting", "Reconnecting…"));
     connection.onreconnected(async (connectionId) => {
       connected(connectionId);
       showError("");
       await rejoinGroups();
+      await sendPending();
     });
     connection.onclose((error) => {
       setStatus("disconnected", "Disconnected — reload the page to reconnect");
@@ -293,7 +250,7 @@
     } catch (error) {
       connection = null;
       setStatus("disconnected", "Not connected");
-      showError(`Could not connect: ${readableError(error)}`);
+      showError(`Could not connect: ${readableError(error)}`, ui.joinError);
       ui.join.hidden = false;
       return;
     }
@@ -302,22 +259,29 @@
     ui.join.hidden = true;
     ui.room.hidden = false;
     renderPeople();
+    ui.text.maxLength = MAX_LENGTH;
+    updateCounter();
     ui.text.focus();
-  }
-
-  async function send(target, text) {
-    if (target.startsWith("group:")) return connection.invoke("sendToGroup", target.slice(6), text);
-    if (target.startsWith("user:")) return connection.invoke("sendToUser", target.slice(5), text);
-    return connection.invoke("broadcast", text);
   }
 
   // -- events -------------------------------------------------------------------------------
 
   ui.join.addEventListener("submit", (event) => {
     event.preventDefault();
-    const name = ui.name.value.trim();
-    if (!name) return;
-    showError("");
+    const name = cleanName(ui.name.value);
+    ui.name.value = name;
+    if (!name) {
+      showError("Type a name with at least one visible character.", ui.joinError);
+      return;
+    }
+    if (/[^\u0000-\u00ff]/.test(name)) {
+      // Browsers refuse other characters in a request header, where the name travels here.
+      showError("In development your name travels in a request header, which only takes " +
+        "Latin-1 letters (no emoji or non-Latin scripts). On Azure, App Service " +
+        "Authentication supplies your name instead.", ui.joinError);
+      return;
+    }
+    showError("", ui.joinError);
     connect(name, false);
   });
 
@@ -325,19 +289,53 @@
     event.preventDefault();
     const text = ui.text.value;
     if (!text.trim() || !connection) return;
+    if (connection.state !== signalR.HubConnectionState.Connected) return; // the text stays
+    const target = ui.target.value;
+    const refusal = targetRefusal(target);
+    if (refusal) {
+      showError(refusal);
+      return;
+    }
+    const message = { id: newId(), target, text };
+    ui.text.value = "";
+    updateCounter();
     try {
-      await send(ui.target.value, text);
-      ui.text.value = "";
+      await deliver(message);
       showError("");
     } catch (error) {
+      if (connectionLost(error)) {
+        pending.push(message);
+        ui.connectionNotice.textContent = "Connection lost: your message will be sent when it is back.";
+        ui.connectionNotice.hidden = false;
+        return;
+      }
+      if (!ui.text.value) ui.text.value = text; // refused: give the text back to fix it
+      updateCounter();
       showError(readableError(error));
     }
   });
 
+  ui.text.addEventListener("input", updateCounter);
+
   ui.text.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && ui.target.value !== "all") {
-      ui.target.value = "all"; // back to everyone without leaving the keyboard
+      chooseTarget("all"); // back to everyone without leaving the keyboard
     }
+  });
+
+  ui.target.addEventListener("change", () => chooseTarget(ui.target.value));
+
+  ui.messages.addEventListener("scroll", () => {
+    if (atBottom()) setUnread(0);
+  });
+
+  ui.unread.addEventListener("click", () => {
+    ui.messages.lastElementChild?.scrollIntoView({ block: "end" });
+    setUnread(0);
+  });
+
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && atBottom()) setUnread(0);
   });
 
   ui.online.addEventListener("click", (event) => {
@@ -388,4 +386,4 @@
       connect(saved, false);
     }
   });
-})();
+}

@@ -5,14 +5,17 @@ for what runs). Exit codes: 0 stopped cleanly, 1 the app or a server failed, 2 b
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from .cli import parse_args
 from .config import StackConfig, load_stack_config
+from .contracts import issue_token
 from .errors import EmulatorError
 from .logs import configure_logging
 from .serve import (
@@ -30,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "upstream-init":
         return write_sample_settings(args.output, force=args.force)
+    if args.command == "token":
+        return _print_token(args)
     configure_logging(args.log_level)
     try:
         config = load_stack_config(
@@ -47,6 +52,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     log.info("stopped")
+    return 0
+
+
+def _print_token(args: argparse.Namespace) -> int:
+    """A REST token for ``args.url``, signed with the key of the app's connection string."""
+    try:
+        config = load_stack_config(app_dir=args.app_dir or Path.cwd(), reload=False)
+    except EmulatorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    key = config.connection_string.access_key
+    if not key:
+        print("error: the connection string has no AccessKey", file=sys.stderr)
+        return 2
+    print(issue_token(audience=args.url.split("?")[0], key=key, now=time.time(),
+                      lifetime=args.minutes * 60))
     return 0
 
 

@@ -2,7 +2,8 @@
 
 ``func-offline [start] [flags]`` runs the app in the current folder as ``func start`` would,
 with the local SignalR Service beside it; ``func-offline upstream init`` writes a sample
-``settings.json`` for the service, as Microsoft's emulator does. Flags that mean the same as
+``settings.json`` for the service, as Microsoft's emulator does; ``func-offline token URL``
+prints a REST token for calling the service by hand. Flags that mean the same as
 Core Tools' ``func start`` flags have their names (``--port``, ``--cors``, ``--cors-credentials``,
 ``--enableAuth``, ``--functions``, ``--verbose``).
 """
@@ -79,6 +80,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     init.add_argument("-o", "--output", type=Path, default=Path("settings.json"),
                       help="where to write it (default: ./settings.json)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    token = commands.add_parser(
+        "token", help="print an access token signed with the app's connection string, for "
+        "calling the service's REST API by hand (test.http)")
+    token.add_argument("url", help="the REST URL the token is for, e.g. "
+                       "http://localhost:8888/api/hubs/chat/:send")
+    token.add_argument("--app-dir", type=Path, default=None,
+                       help="the app's folder (default: the current folder)")
+    token.add_argument("--minutes", type=int, default=60, help="lifetime (default: 60)")
     _start_flags(parser)
     args = parser.parse_args(argv)
     if args.command is None:

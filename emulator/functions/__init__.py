@@ -6,15 +6,7 @@ Use :func:`make_app` with a :class:`HostConfig`, or ``python -m emulator.functio
 
 from typing import TYPE_CHECKING, Any
 
-from .config import (
-    HostConfig,
-    HostJson,
-    HostSection,
-    load_host_json,
-    load_local_settings,
-    merge_settings,
-)
-from .errors import (
+from ..errors import (
     BindingError,
     BindingExpressionError,
     ConfigError,
@@ -26,6 +18,14 @@ from .errors import (
     InvocationError,
     OutputBindingError,
     WebhookError,
+)
+from .config import (
+    HostConfig,
+    HostJson,
+    HostSection,
+    load_host_json,
+    load_local_settings,
+    merge_settings,
 )
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..errors import FunctionsHostError
 from ..logs import configure_logging
 from ..serve import (
     ConnectionCounter,
@@ -23,7 +24,6 @@ from ..serve import (
 )
 from .app import make_app
 from .config import HostConfig, load_local_settings, merge_settings
-from .errors import FunctionsHostError
 from .log import host_logger
 
 __all__ = ["main"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .errors import InvalidFunctionKey
+from ..errors import InvalidFunctionKey
 from .gate import read_body
 from .keys import key_from_request
 from .runtime import HostRuntime

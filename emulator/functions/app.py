@@ -20,17 +20,17 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ..errors import EmulatorError
-from ..logs import printable
-from .admin import setup_admin
-from .config import HostConfig
-from .errors import (
+from ..errors import (
+    EmulatorError,
     FunctionsHostError,
     InvocationError,
     RequestTimeout,
     RequestTooLarge,
     WebhookError,
 )
+from ..logs import printable
+from .admin import setup_admin
+from .config import HostConfig
 from .expressions import binding_data_for_http
 from .gate import (
     GATE,

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from ..errors import BindingError, ConfigError, EntityError
 from ..logs import OnceLog, printable
 from .durable_engine import DurableFunctions, OrchestrationEngine, utc_now
 from .durable_entities import EntityEngine
@@ -40,7 +41,6 @@ from .durable_store import (
     describe_store_error,
 )
 from .entities import Operation
-from .errors import BindingError, ConfigError, EntityError
 from .expressions import resolve_settings
 from .indexing import FunctionInfo
 from .keys import DURABLE_SYSTEM_KEY

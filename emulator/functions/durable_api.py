@@ -23,12 +23,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ..errors import DurableError, InvalidFunctionKey
 from ..logs import printable
 from .durable import DURABLE, DurableRuntime
 from .durable_engine import durable_name, new_execution_id, utc_now
 from .durable_store import describe_store_error
 from .entities import Operation, check_entity_key, encode_signal_input
-from .errors import DurableError, InvalidFunctionKey
 from .gate import logged_path, read_body
 from .keys import DURABLE_SYSTEM_KEY, key_from_request
 from .log import host_logger

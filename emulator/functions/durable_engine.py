@@ -21,9 +21,9 @@ import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from ..errors import DurableError, FunctionsHostError, InvocationError
 from ..logs import printable
 from .durable_store import ActivityItem, DurableStore, Wake
-from .errors import DurableError, FunctionsHostError, InvocationError
 from .indexing import FunctionInfo
 from .invoke import InvocationResult
 from .log import host_logger

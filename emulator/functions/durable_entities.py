@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import azure.functions as func
 
+from ..errors import EntityError, FunctionsHostError
 from ..logs import printable
 from .durable_engine import DurableFunctions, StoreCall, utc_now
 from .durable_store import ENTITY, DurableStore, EntityRecord, Wake
@@ -27,7 +28,6 @@ from .entities import (
     parse_batch_result,
     split_scheduler_id,
 )
-from .errors import EntityError, FunctionsHostError
 from .indexing import FunctionInfo
 from .invoke import InvocationResult
 from .log import host_logger

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import BindingExpressionError
+from ..errors import BindingExpressionError
 
 __all__ = [
     "binding_data_for_http",

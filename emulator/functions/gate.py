@@ -33,10 +33,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ..errors import CrossSiteRequest, RequestTimeout, RequestTooLarge
 from ..logs import printable
 from ..origins import OriginPolicy
 from ..serve import page_origins, release_free_memory
-from .errors import CrossSiteRequest, RequestTimeout, RequestTooLarge
 
 __all__ = [
     "GATE",

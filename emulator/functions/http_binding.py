@@ -16,7 +16,7 @@ from typing import Any
 import azure.functions as func
 from azure.functions.http import HttpRequest as WorkerHttpRequest
 
-from .errors import InvocationError
+from ..errors import InvocationError
 
 __all__ = ["ResponseParts", "build_http_request", "join_multi", "response_parts"]
 

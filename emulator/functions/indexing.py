@@ -25,7 +25,7 @@ from typing import Any
 
 import azure.functions as func
 
-from .errors import BindingError, FunctionIndexingError, IndexingError
+from ..errors import BindingError, FunctionIndexingError, IndexingError
 from .worker_rules import check_function
 
 __all__ = [

@@ -25,8 +25,8 @@ from typing import Any, TypeVar, overload
 import azure.functions as func
 from azure.functions import _abc as abc_types
 
+from ..errors import FunctionsHostError, InvocationError
 from ..logs import OnceLog, current_function, printable
-from .errors import FunctionsHostError, InvocationError
 from .indexing import FunctionInfo
 from .log import invoke_logger
 

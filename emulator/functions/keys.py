@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, InvalidFunctionKey
+from ..errors import ConfigError, InvalidFunctionKey
 
 __all__ = ["DURABLE_SYSTEM_KEY", "SIGNALR_SYSTEM_KEY", "SYSTEM_KEYS", "KeyStore",
            "key_from_request", "load_or_create_keys"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .errors import FunctionIndexingError, FunctionsHostError, IndexingError
+from ..errors import FunctionIndexingError, FunctionsHostError, IndexingError
 from .expressions import resolve_settings
 from .indexing import FunctionError, FunctionInfo
 from .routes import Route, compile_route

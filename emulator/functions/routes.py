@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .errors import IndexingError
+from ..errors import IndexingError
 
 __all__ = ["Route", "compile_route"]
 

@@ -20,10 +20,9 @@ from ..contracts import (
     ReusedTokens,
     parse_connection_string,
 )
-from ..errors import InvalidConnectionString
+from ..errors import BindingError, ConfigError, InvalidConnectionString, OutputBindingError
 from ..logs import OnceLog, printable
 from .config import HostConfig, HostJson, load_host_json
-from .errors import BindingError, ConfigError, OutputBindingError
 from .expressions import resolve
 from .indexing import FunctionError, FunctionInfo, ImportedScript, IndexedApp, load_functions
 from .invoke import Invoker

@@ -23,8 +23,7 @@ from ..contracts import (
     issue_token,
     parse_connection_string,
 )
-from ..errors import InvalidConnectionString
-from .errors import OutputBindingError
+from ..errors import InvalidConnectionString, OutputBindingError
 
 __all__ = [
     "API_VERSION",

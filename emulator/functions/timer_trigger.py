@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import FunctionIndexingError, FunctionsHostError
+from ..errors import FunctionIndexingError, FunctionsHostError
 from .expressions import resolve_settings
 from .indexing import FunctionInfo
 from .schedules import Schedule, ScheduleError, parse_schedule

@@ -30,8 +30,8 @@ from azure.functions.meta import Datum
 from azure.functions.timer import TimerRequestConverter
 from yarl import URL
 
+from ..errors import FunctionsHostError
 from ..logs import printable, safe_traceback
-from .errors import FunctionsHostError
 from .invoke import InvocationResult
 from .log import host_logger
 from .runtime import REASON, HostRuntime

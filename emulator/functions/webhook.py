@@ -21,8 +21,7 @@ from ..contracts import HubProtocol, protocol_for_content_type, verify_signature
 from ..contracts.framing import RECORD_SEPARATOR
 from ..contracts.messages import Completion, HubMessage, Invocation
 from ..contracts.upstream import parse_claims, parse_client_query
-from ..errors import ProtocolError
-from .errors import IndexingError, WebhookError
+from ..errors import IndexingError, ProtocolError, WebhookError
 
 __all__ = [
     "TriggerKey",

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import azure.functions as func
 
-from .errors import BindingError
+from ..errors import BindingError
 
 __all__ = ["check_function", "load_error"]
 

@@ -17,18 +17,18 @@ from hypothesis import strategies as st
 
 from emulator.contracts import sign_connection_id
 from emulator.contracts.protocols import PROTOCOLS
+from emulator.errors import (
+    BindingExpressionError,
+    EntityError,
+    IndexingError,
+    WebhookError,
+)
 from emulator.functions.entities.protocol import (
     Operation,
     build_batch_request,
     check_entity_key,
     encode_signal_input,
     parse_batch_result,
-)
-from emulator.functions.errors import (
-    BindingExpressionError,
-    EntityError,
-    IndexingError,
-    WebhookError,
 )
 from emulator.functions.expressions import binding_data_for_http, resolve, resolve_settings
 from emulator.functions.routes import compile_route

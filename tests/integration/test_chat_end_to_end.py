@@ -22,15 +22,19 @@ def _node() -> None:
 
 async def test_chat_two_clients_exchange_broadcasts(stack: RunningStack) -> None:
     """Alice and Bob, each through /api/negotiate, see each other's messages."""
+    listen = "newMessage,newConnection,userJoined"
     async with (
-        NodeClient(stack.api_url, name="alice") as alice,
-        NodeClient(stack.api_url, name="bob") as bob,
+        NodeClient(stack.api_url, name="alice", listen=listen) as alice,
+        NodeClient(stack.api_url, name="bob", listen=listen) as bob,
     ):
-        # Alice hears about Bob's connection: the connected trigger broadcast it.
-        announced = await alice.wait_message(
-            "newConnection", lambda args: args[0]["connectionId"] == bob.connection_id
-        )
-        assert announced[0]["authentication"] is False
+        # Bob's connection is told its own id, as the original sample's page expects; Alice
+        # hears that Bob arrived.
+        [own] = await bob.wait_message("newConnection")
+        assert own == {"connectionId": bob.connection_id, "authentication": False,
+                       "ConnectionId": bob.connection_id, "Authentication": False}
+        await alice.wait_message("userJoined", lambda args: args[0]["user"] == "bob")
+        assert not [a for a in alice.messages("newConnection")
+                    if a[0]["connectionId"] == bob.connection_id]
 
         message_id = await alice.invoke("broadcast", "  hello bob  ")
         for client in (alice, bob):
@@ -122,7 +126,7 @@ async def test_index_serves_the_page_with_a_strict_policy(stack: RunningStack) -
             policy = response.headers["Content-Security-Policy"]
             page = await response.text()
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy
-        assert 'data-hub="chat"' in page
+        assert 'data-max-length="2000"' in page and 'data-max-bytes="4000"' in page
         assert '<script src="assets/signalr.min.js">' in page
         for asset in ("app.js", "app.css", "signalr.min.js"):
             async with http.get(f"{stack.api_url}/assets/{asset}") as response:

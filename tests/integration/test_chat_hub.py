@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -86,7 +85,7 @@ async def test_chat_send_to_connection_reaches_only_that_connection(stack: Runni
         assert bob1.connection_id
         message_id = await alice.invoke("sendToConnection", bob1.connection_id, "one tab")
         [message] = await bob1.wait_message("newMessage", lambda a: a[0]["id"] == message_id)
-        assert message["isPrivate"] is True and message["recipient"] == "bob"
+        assert message["isPrivate"] is True and message["recipient"] == bob1.connection_id
         await alice.wait_message("newMessage", lambda a: a[0]["id"] == message_id)
         await marker(alice, bob2)
         assert "one tab" not in texts(bob2)
@@ -165,25 +164,26 @@ async def test_chat_join_user_to_group_for_others_needs_an_admin(
             await bob.invoke("sendToGroup", "team", "out")
 
 
-@pytest.mark.parametrize(
-    ("method", "arguments", "reason"),
-    [
-        ("broadcast", ["x" * 2001], "at most 2000 characters"),
-        ("sendToGroup", ["no/slash", "hi"], "letters, digits, spaces"),
-        ("joinGroup", ["self", "x" * 65], "at most 64 characters"),
-        ("sendToUser", ["x" * 65, "hi"], "at most 64 characters"),
-        ("sendToUser", ["bob", 42], "must be text"),
-        ("broadcast", [], "does not match parameterNames"),
-    ],
-)
-async def test_chat_refuses_invalid_calls_with_a_reason(
-    stack: RunningStack, method: str, arguments: list[Any], reason: str
-) -> None:
+REFUSED = [
+    ("broadcast", ["x" * 2001], "at most 2000 characters"),
+    ("broadcast", ["é" * 2001], "at most 2000 characters"),
+    ("broadcast", ["😀" * 1001], "at most 4000 bytes long; this one has 4004"),
+    ("sendToGroup", ["no/slash", "hi"], "letters, digits, spaces"),
+    ("joinGroup", ["self", "x" * 65], "at most 64 characters"),
+    ("sendToUser", ["x" * 65, "hi"], "at most 64 characters"),
+    ("sendToUser", ["bob", 42], "must be text"),
+    ("broadcast", [], r"broadcast\(text, clientMessageId\?\) takes 1 or 2 arguments"),
+    ("broadcast", ["hi", "not an id"], "client message id"),
+]
+
+
+async def test_chat_refuses_invalid_calls_with_a_reason(stack: RunningStack) -> None:
     """Every invalid call rejects the caller's invoke() with the reason, and sends nothing."""
     async with client(stack, "alice") as alice:
-        arguments = [alice.connection_id if a == "self" else a for a in arguments]
-        with pytest.raises(NodeClientError, match=reason):
-            await alice.invoke(method, *arguments)
+        for method, arguments, reason in REFUSED:
+            values = [alice.connection_id if a == "self" else a for a in arguments]
+            with pytest.raises(NodeClientError, match=reason):
+                await alice.invoke(method, *values)
         await marker(alice)
         assert texts(alice) == ["marker"]
 
@@ -192,8 +192,8 @@ async def test_chat_identity_comes_from_the_token_not_the_arguments(stack: Runni
     """Extra or forged arguments cannot change who a message is from."""
     async with client(stack, "mallory") as mallory:
         with pytest.raises(NodeClientError):
-            await mallory.invoke("broadcast", "hi", "alice")
-        message_id = await mallory.invoke("broadcast", "who am I")
+            await mallory.invoke("broadcast", "hi", "alice", "bob")
+        message_id = await mallory.invoke("broadcast", "who am I", "alice")
         [message] = await mallory.wait_message("newMessage", lambda a: a[0]["id"] == message_id)
         assert message["sender"] == "mallory"
 

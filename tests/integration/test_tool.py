@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -195,3 +196,31 @@ def test_tool_help_names_func_starts_flags() -> None:
                  "--verbose", "--no-reload"):
         assert re.search(rf"{flag}\b", result.stdout), flag
     assert "<app folder>/.emulator" in result.stdout
+
+
+def test_tool_token_signs_a_rest_token_the_service_accepts() -> None:
+    """``token URL`` prints what test.http needs: a REST token the service would accept."""
+    from emulator.contracts import rest_audience_matches, verify_token
+    from emulator.signalr.config import DEFAULT_ACCESS_KEY
+
+    url = "http://localhost:8888/api/hubs/chat/:send"
+    result = subprocess.run([sys.executable, "-m", "emulator", "token", url, "--app-dir",
+                             str(TOOL_APP)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=TIMEOUT, check=True)
+    claims = verify_token(result.stdout.strip(), keys=(DEFAULT_ACCESS_KEY,), now=time.time(),
+                          audience_ok=lambda aud: rest_audience_matches(aud,
+                                                                        "/api/hubs/chat/:send"))
+    assert claims["aud"] == url
+
+
+def test_editor_files_run_this_repositorys_commands() -> None:
+    """.vscode's debug configurations start modules that exist; test.http names real routes."""
+    import importlib.util
+
+    text = (ROOT / ".vscode" / "launch.json").read_text()
+    launch = json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.M))
+    for configuration in launch["configurations"]:
+        assert importlib.util.find_spec(configuration["module"]) is not None
+    calls = (ROOT / "test.http").read_text()
+    for route in ("/api/negotiate", "/client/negotiate", "/api/hubs/chat/:send", "/api/health"):
+        assert route in calls

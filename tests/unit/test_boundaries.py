@@ -27,7 +27,6 @@ PURE_MODULES = [
     "emulator/errors.py",
     "emulator/origins.py",
     "emulator/signalr/hub.py",
-    "emulator/functions/errors.py",
     "emulator/functions/expressions.py",
     "emulator/functions/http_binding.py",
     "emulator/functions/routes.py",

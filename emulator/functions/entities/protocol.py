@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import EntityError
+from ...errors import EntityError
 
 __all__ = [
     "BatchResult",

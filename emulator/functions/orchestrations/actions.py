@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from ..errors import DurableError
+from ...errors import DurableError
 from .history import parse_time
 
 __all__ = [

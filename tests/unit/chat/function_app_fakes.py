@@ -1,13 +1,16 @@
-"""Stand-ins for what the Python worker and the Durable extension hand to function_app.py.
+"""Stand-ins for what the Python worker, the Durable extension and the service give the app.
 
-``Out`` is the worker's output holder; ``FakeDurableClient`` queues signals and runs them
-through the app's real entity functions with the host's batch JSON (durable-python.md §2.2,
-double-encoded inputs), and only on a later read, so reads see committed state only.
+``Out`` is the worker's output holder. ``FakeDurableClient`` queues signals and runs them through
+the app's real entity functions with the host's batch JSON (double-encoded inputs, as the
+Durable extension sends them), and only on a later read, so reads see committed state only.
+``FakeService`` stands for the SignalR Service's REST API as ``chat_io.rest.Service`` uses it:
+which connections exist, and what was sent.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import azure.durable_functions as df
@@ -15,10 +18,12 @@ import azure.functions as func
 from azure.durable_functions.models.EntityStateResponse import EntityStateResponse
 
 import function_app
+from chat.outputs import encode_item
 
-__all__ = ["ENTITIES", "FakeDurableClient", "Out", "invocation"]
+__all__ = ["ENTITIES", "FakeDurableClient", "FakeService", "Out", "invocation"]
 
-ENTITIES = {"chatroom": function_app.chat_room, "presence": function_app.presence_entity}
+ENTITIES = {"chatroom": function_app.chat_room, "presence": function_app.presence_entity,
+            "roster": function_app.roster_entity, "group": function_app.group_entity}
 
 
 class Out(func.Out[str]):
@@ -39,8 +44,8 @@ class Out(func.Out[str]):
 
 
 class FakeDurableClient:
-    """Signals are queued; they run (in batches, through the entity functions) on a read after
-    ``lag`` reads, so a function that does not wait for its change would see stale state."""
+    """Signals are queued; they run (through the entity functions) on a read after ``lag``
+    reads, so a function that does not wait for its change would see stale state."""
 
     def __init__(self, lag: int = 0) -> None:
         self.records: dict[tuple[str, str], tuple[bool, str | None]] = {}
@@ -79,12 +84,48 @@ class FakeDurableClient:
 
     def state(self, name: str, key: str) -> Any:
         self.run_pending()
-        return json.loads(self.records[(name.lower(), key)][1] or "null")
+        record = self.records.get((name.lower(), key))
+        return json.loads(record[1] or "null") if record else None
+
+    def operations(self, name: str) -> list[str]:
+        return [op for entity, op, _ in self.signals if entity == name]
+
+
+class FakeService:
+    """The service as the app's REST client sees it: ``online`` maps connection id to user."""
+
+    def __init__(self, *, usable: bool = True) -> None:
+        self.usable = usable
+        self.online: dict[str, str | None] = {}
+        self.sent: list[dict[str, Any]] = []
+        self.closed: list[tuple[str, str]] = []
+
+    async def connection_exists(self, connection_id: str) -> bool | None:
+        return connection_id in self.online if self.usable else None
+
+    async def user_exists(self, user: str) -> bool | None:
+        return user in self.online.values() if self.usable else None
+
+    async def alive(self, connection_ids: Sequence[str]) -> dict[str, bool]:
+        if not self.usable:
+            return {}
+        return {cid: cid in self.online for cid in connection_ids}
+
+    async def send_each(self, items: Sequence[dict[str, Any]]) -> None:
+        assert self.usable
+        self.sent += [json.loads(encode_item(item)) for item in items]
+
+    async def close(self, connection_id: str, reason: str) -> None:
+        self.closed.append((connection_id, reason))
+
+    def targets(self, connection_id: str | None = None) -> list[str]:
+        return [item["target"] for item in self.sent if "target" in item
+                and (connection_id is None or item.get("connectionId") == connection_id)]
 
 
 def invocation(event: str, *arguments: Any, user: str | None = "ada", cid: str = "c-ada",
                headers: dict[str, str] | None = None, category: str = "messages") -> str:
-    """InvocationContext JSON as the host hands it over (functions-python.md §4.2)."""
+    """InvocationContext JSON as the host hands it over."""
     return json.dumps({
         "Arguments": list(arguments) if category == "messages" else None,
         "Error": None,

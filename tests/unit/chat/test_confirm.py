@@ -37,3 +37,11 @@ async def test_wait_for_state_gives_up_after_the_last_delay() -> None:
     done = await wait_for_state(reader.read, lambda n: n >= 99, reader.sleep, delays=(1, 2))
     assert done == (False, 3)
     assert reader.slept == [1, 2]
+
+
+async def test_wait_for_state_after_a_signal_waits_before_the_first_read() -> None:
+    reader = Reader(1)
+    done = await wait_for_state(reader.read, lambda n: n >= 1, reader.sleep, delays=(5, 6),
+                                check_first=False)
+    assert done == (True, 1)
+    assert reader.slept == [5]

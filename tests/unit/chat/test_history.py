@@ -1,12 +1,14 @@
-"""ChatRoom entity state: idempotent by id, ordered by time, cut to the newest."""
+"""ChatRoom entity state: idempotent by id, ordered by time, bounded by count and bytes."""
 
 from __future__ import annotations
 
-from chat import append_message, history_messages
+import json
+
+from chat import HISTORY_BYTES, History, append_message, history_messages, new_message
 
 
-def message(id: str, time: str) -> dict[str, str]:
-    return {"id": id, "time": time, "text": id}
+def message(id: str, time: str, text: str | None = None) -> dict[str, str]:
+    return {"id": id, "time": time, "text": text or id}
 
 
 def test_append_message_is_idempotent_by_id() -> None:
@@ -26,9 +28,29 @@ def test_append_message_keeps_only_the_newest() -> None:
     state = None
     for index in range(5):
         state = append_message(state, message(f"m{index}", f"2026-01-01T00:00:0{index}.000Z"), 3)
+    assert state is not None
     assert [m["id"] for m in state["messages"]] == ["m2", "m3", "m4"]
     late = append_message(state, message("old", "2025-01-01T00:00:00.000Z"), 3)
     assert [m["id"] for m in late["messages"]] == ["m2", "m3", "m4"]
+
+
+def test_history_is_bounded_by_bytes_whatever_people_write() -> None:
+    """100 broadcasts of 2,000 non-ASCII characters: the history stays far below 1 MB."""
+    history = History()
+    for n in range(100):
+        payload = new_message(id=f"m{n:03}", sender="ada", connection_id="c", text="é" * 2000,
+                              now=1_700_000_000 + n).to_payload()
+        history = history.append(payload, limit=100)
+    worst_case = len(json.dumps(history.newest()))  # every é escaped as \u00e9
+    assert worst_case <= HISTORY_BYTES < 1_000_000
+    assert 5 < len(history.messages) < 100
+    assert history.messages[-1]["id"] == "m099", "the newest are kept"
+
+
+def test_history_encoded_is_the_newest_as_json_made_once() -> None:
+    history = History.from_json({"messages": [message("a", "1"), message("b", "2")]})
+    assert json.loads(history.encoded(1)) == [message("b", "2")]
+    assert history.encoded(1) is history.encoded(1)
 
 
 def test_append_message_ignores_a_message_without_an_id() -> None:
@@ -38,5 +60,6 @@ def test_append_message_ignores_a_message_without_an_id() -> None:
 def test_history_messages_of_a_missing_or_odd_state() -> None:
     assert history_messages(None) == []
     assert history_messages("garbage") == []
-    state = {"messages": [message("a", "1"), "junk", message("b", "2")]}
+    assert history_messages({"messages": 5}) == []
+    state = {"messages": [message("a", "1"), "junk", {"no": "id"}, message("b", "2")]}
     assert [m["id"] for m in history_messages(state, limit=1)] == ["b"]

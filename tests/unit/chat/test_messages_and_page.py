@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chat import content_security_policy, new_message, service_origins
+from chat import content_security_policy, keyed_message_id, new_message, service_origins
 
 
 def test_new_message_payload_is_camel_case_with_utc_time() -> None:
@@ -68,3 +68,10 @@ def test_private_and_group_payloads_carry_their_markers() -> None:
 def test_service_origins_keeps_ipv6_brackets() -> None:
     text = "Endpoint=http://[::1];Port=8888;AccessKey=k;Version=1.0;"
     assert service_origins(text) == ["http://[::1]:8888", "ws://[::1]:8888"]
+
+
+def test_keyed_message_id_is_the_same_on_every_retry_and_per_sender() -> None:
+    first = keyed_message_id("u:ada", "k1")
+    assert first == keyed_message_id("u:ada", "k1")
+    assert first != keyed_message_id("u:bob", "k1") != keyed_message_id("u:ada", "k2")
+    assert first.startswith("k-") and len(first) == 34

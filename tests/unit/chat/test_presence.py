@@ -1,149 +1,116 @@
-"""Presence entity state: set semantics, tombstones, one opener and one departure per session."""
+"""One user's Presence shard: set semantics under repeated and reordered signals."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from chat import presence
-from chat.presence import apply_operation, empty_presence
-
-
-def run(*operations: tuple[str, dict[str, str | None]]) -> dict:
-    state = None
-    for name, data in operations:
-        state = apply_operation(state, name, data)
-    return state or empty_presence()
+from chat import Presence
+from chat.presence import MAX_GROUPS, MAX_RECORDED, MAX_TOMBSTONES, OPERATIONS, apply_operation
+from tests.unit.chat.calls import shard
 
 
-def connect(cid: str, user: str | None = "ada") -> tuple[str, dict[str, str | None]]:
-    return ("connect", {"connectionId": cid, "user": user})
+def test_presence_connect_opens_a_session_and_counts_versions() -> None:
+    state = shard("ada", "c1")
+    assert (state.user, state.opener, state.version, state.online) == ("ada", "c1", 1, True)
+    state = state.connect("c2", "ada")
+    assert list(state.connections) == ["c1", "c2"] and state.opener == "c1"
+    assert state.version == 2
 
 
-def disconnect(cid: str) -> tuple[str, dict[str, str | None]]:
-    return ("disconnect", {"connectionId": cid})
+def test_presence_last_disconnect_ends_the_session() -> None:
+    state = shard("ada", "c1", "c2").remove(("c1",))
+    assert state.online and state.departed is None and state.opener == "c2"
+    state = state.remove(("c2",))
+    assert not state.online and state.departed == "c2" and state.version == 4
 
 
-def test_presence_connect_is_idempotent() -> None:
-    state = run(connect("c1"), connect("c1"))
-    assert presence.connections_of(state, "ada") == ["c1"]
-    assert presence.online_users(state) == {"users": [{"user": "ada", "connections": 1}],
-                                            "version": 1}
+def test_presence_closed_connection_cannot_come_back() -> None:
+    state = shard("ada", "c1").remove(("c1",))
+    assert state.connect("c1", "ada") == state
+    late = Presence().remove(("c9",)).connect("c9", "ada")  # disconnect overtook connect
+    assert not late.online and late.is_closed("c9")
 
 
-def test_presence_counts_connections_per_user_sorted() -> None:
-    state = run(connect("c1", "bob"), connect("c2", "ada"), connect("c3", "bob"))
-    assert presence.online_users(state)["users"] == [
-        {"user": "ada", "connections": 1},
-        {"user": "bob", "connections": 2},
-    ]
+def test_presence_tombstones_and_records_are_bounded() -> None:
+    state = Presence()
+    for n in range(MAX_TOMBSTONES + 10):
+        state = state.connect(f"c{n}", "ada").remove((f"c{n}",))
+    assert len(state.closed) == MAX_TOMBSTONES
+    full = shard("ada", *[f"x{n}" for n in range(MAX_RECORDED)])
+    refused = full.connect("one-more", "ada")
+    assert len(refused.connections) == MAX_RECORDED and refused.is_closed("one-more")
 
 
-def test_presence_first_connection_is_the_opener() -> None:
-    state = run(connect("c1"), connect("c2"))
-    assert presence.joined_event(state, "ada", "c1") == {"user": "ada", "version": 1}
-    assert presence.joined_event(state, "ada", "c2") is None
-    assert presence.joined_event(state, None, "c1") is None
+def test_presence_groups_per_connection_and_per_user_are_bounded() -> None:
+    state = shard("ada", "c1")
+    for n in range(MAX_GROUPS):
+        state = state.join_group("c1", f"g{n}") if n % 2 else state.join_user_group(f"g{n}")
+    assert len(state.groups()) == MAX_GROUPS and not state.can_join("one-more")
+    assert state.join_group("c1", "one-more") == state
+    assert state.join_user_group("one-more") == state
+    assert state.can_join("g1"), "a group one is in already"
+    fewer = state.leave_group("c1", "g1").leave_user_group("g0")
+    assert len(fewer.groups()) == MAX_GROUPS - 2
 
 
-def test_presence_last_connection_closing_is_the_departure() -> None:
-    state = run(connect("c1"), connect("c2"), disconnect("c1"))
-    assert presence.is_online(state, "ada")
-    assert presence.left_event(state, "ada", "c1") is None
-    state = apply_operation(state, "disconnect", {"connectionId": "c2"})
-    assert not presence.is_online(state, "ada")
-    assert presence.left_event(state, "ada", "c2") == {"user": "ada", "version": 2}
-    assert presence.left_event(state, "ada", "c1") is None
+def test_presence_group_of_an_unknown_connection_is_not_recorded() -> None:
+    assert shard("ada", "c1").join_group("c2", "g") == shard("ada", "c1")
 
 
-def test_presence_disconnect_twice_changes_nothing_more() -> None:
-    once = run(connect("c1"), disconnect("c1"))
-    twice = apply_operation(once, "disconnect", {"connectionId": "c1"})
-    assert twice == once
+def test_presence_json_round_trip_and_malformed_state() -> None:
+    state = shard("ada", "c1", "c2").join_group("c1", "g").join_user_group("h").remove(("c2",))
+    assert Presence.from_json(state.to_json()) == state
+    assert Presence.from_json(None) == Presence() == Presence.from_json("junk")
+    odd = Presence.from_json({"connections": {"c1": ["g", 5]}, "version": "x", "closed": 3})
+    assert odd.connections == {"c1": ("g",)} and odd.version == 0 and odd.closed == ()
 
 
-def test_presence_late_connect_after_disconnect_is_ignored() -> None:
-    """Signals may arrive out of order: a closed connection never comes back."""
-    state = run(disconnect("c1"), connect("c1"))
-    assert not presence.is_connected(state, "c1")
-    assert not presence.is_online(state, "ada")
-    assert presence.connect_applied(state, "c1")
+def test_presence_operations_are_a_table_by_name() -> None:
+    assert set(OPERATIONS) == {"connect", "disconnect", "prune", "joinGroup", "leaveGroup",
+                               "joinUser", "leaveUser"}
+    state = apply_operation(None, "connect", {"connectionId": "c1", "user": "ada"})
+    state = apply_operation(state, "joinGroup", {"connectionId": "c1", "group": "g"})
+    state = apply_operation(state, "prune", {"connectionIds": ["c1"]})
+    assert state["connections"] == {} and state["closed"] == ["c1"]
 
 
-def test_presence_rejoin_gets_a_newer_version_than_the_leave() -> None:
-    state = run(connect("c1"), disconnect("c1"), connect("c2"))
-    left = presence.left_event(state, "ada", "c1")
-    joined = presence.joined_event(state, "ada", "c2")
-    assert left and joined and joined["version"] > left["version"]
-
-
-def test_presence_tombstones_are_bounded() -> None:
-    state = None
-    for index in range(presence.MAX_TOMBSTONES + 5):
-        state = apply_operation(state, "disconnect", {"connectionId": f"c{index}"})
-    assert state is not None
-    assert len(state["closed"]) == presence.MAX_TOMBSTONES
-    assert "c0" not in state["closed"]
-
-
-def test_presence_group_membership_by_connection_and_by_user() -> None:
-    state = run(
-        connect("c1", "ada"), connect("c2", "bob"),
-        ("joinGroup", {"connectionId": "c1", "group": "g"}),
-        ("joinUser", {"user": "bob", "group": "h"}),
-    )
-    assert presence.is_member(state, "g", "c1", "ada")
-    assert not presence.is_member(state, "g", "c2", "bob")
-    assert presence.is_member(state, "h", "c2", "bob")
-    assert presence.is_member(state, "h", "c9", "bob"), "user membership covers new connections"
-    assert not presence.is_member(state, "nope", "c1", "ada")
-    assert presence.group_join_applied(state, "g", "c1")
-    assert presence.user_group_join_applied(state, "h", "bob")
-
-
-def test_presence_leaving_and_disconnecting_drop_memberships() -> None:
-    state = run(
-        connect("c1"), ("joinGroup", {"connectionId": "c1", "group": "g"}),
-        ("joinGroup", {"connectionId": "c1", "group": "g"}),
-        ("joinUser", {"user": "ada", "group": "h"}),
-    )
-    left = apply_operation(state, "leaveGroup", {"connectionId": "c1", "group": "g"})
-    assert presence.group_leave_applied(left, "g", "c1")
-    assert "g" not in left["groups"]
-    gone = apply_operation(state, "disconnect", {"connectionId": "c1"})
-    assert not presence.is_member(gone, "g", "c1", None)
-    unjoined = apply_operation(state, "leaveUser", {"user": "ada", "group": "h"})
-    assert presence.user_group_leave_applied(unjoined, "h", "ada")
-    assert not presence.user_group_leave_applied(state, "h", "ada")
-
-
-def test_presence_closed_connection_cannot_join_a_group() -> None:
-    join = ("joinGroup", {"connectionId": "c1", "group": "g"})
-    state = run(connect("c1"), disconnect("c1"), join)
-    assert state["groups"] == {}
-    assert presence.group_join_applied(state, "g", "c1"), "nothing to wait for"
-
-
-def test_presence_anonymous_connections_are_not_users() -> None:
-    state = run(connect("c1", None))
-    assert presence.is_connected(state, "c1")
-    assert presence.user_of(state, "c1") is None
-    assert presence.online_users(state)["users"] == []
-    state = apply_operation(state, "disconnect", {"connectionId": "c1"})
-    assert presence.left_event(state, None, "c1") is None
-
-
-@pytest.mark.parametrize(
-    ("name", "data"),
-    [("explode", {"connectionId": "c"}), ("connect", {}), ("joinGroup", {"connectionId": "c"}),
-     ("connect", "c1")],
-)
-def test_presence_refuses_unknown_operations_and_bad_inputs(name: str, data: object) -> None:
+@pytest.mark.parametrize(("name", "data"), [
+    ("explode", {}), ("connect", {}), ("connect", "c1"), ("prune", {"connectionIds": "c1"}),
+    ("joinGroup", {"connectionId": "c1"}), ("connect", {"connectionId": ""}),
+])
+def test_presence_apply_operation_refuses_bad_operations(name: str, data: Any) -> None:
     with pytest.raises(ValueError):
         apply_operation(None, name, data)
 
 
-def test_presence_queries_accept_a_missing_entity() -> None:
-    assert presence.online_users(None) == {"users": [], "version": 0}
-    assert not presence.is_connected(None, "c")
-    assert not presence.disconnect_applied(None, "c")
-    assert not presence.connect_applied(None, "c")
+_ids = st.sampled_from(["c1", "c2", "c3"])
+_operations = st.one_of(
+    st.tuples(st.just("connect"), st.fixed_dictionaries({"connectionId": _ids,
+                                                         "user": st.just("ada")})),
+    st.tuples(st.just("disconnect"), st.fixed_dictionaries({"connectionId": _ids})),
+    st.tuples(st.just("prune"), st.fixed_dictionaries({"connectionIds": st.lists(_ids)})),
+    st.tuples(st.sampled_from(["joinGroup", "leaveGroup"]), st.fixed_dictionaries(
+        {"connectionId": _ids, "group": st.sampled_from(["g", "h"])})),
+    st.tuples(st.sampled_from(["joinUser", "leaveUser"]),
+              st.fixed_dictionaries({"group": st.sampled_from(["g", "h"])})),
+)
+
+
+@given(st.lists(_operations, max_size=14))
+def test_presence_signals_delivered_twice_change_nothing_more(
+    operations: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """At-least-once delivery: every operation applied twice gives the same state."""
+    once: Any = None
+    twice: Any = None
+    for name, data in operations:
+        once = apply_operation(once, name, data)
+        twice = apply_operation(apply_operation(twice, name, data), name, data)
+    assert once == twice
+    state = Presence.from_json(once)
+    assert not set(state.connections) & set(state.closed), "a closed connection came back"
+    assert state.online == (state.opener in state.connections)

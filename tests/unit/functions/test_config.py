@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from emulator.errors import ConfigError, InvalidFunctionKey
 from emulator.functions.config import (
     HostConfig,
     HostJson,
@@ -15,7 +16,6 @@ from emulator.functions.config import (
     merge_settings,
     script_file_from_settings,
 )
-from emulator.functions.errors import ConfigError, InvalidFunctionKey
 from emulator.functions.keys import KeyStore, key_from_request, load_or_create_keys
 
 

@@ -8,6 +8,7 @@ import azure.durable_functions as df
 import azure.functions as func
 import pytest
 
+from emulator.errors import EntityError
 from emulator.functions.durable import client_payload
 from emulator.functions.entities import (
     Operation,
@@ -20,7 +21,6 @@ from emulator.functions.entities import (
     parse_batch_result,
     split_scheduler_id,
 )
-from emulator.functions.errors import EntityError
 
 
 def room(context: df.DurableEntityContext) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.functions.errors import BindingExpressionError
+from emulator.errors import BindingExpressionError
 from emulator.functions.expressions import binding_data_for_http, resolve, resolve_settings
 
 

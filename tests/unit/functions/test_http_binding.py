@@ -7,7 +7,7 @@ from http import HTTPStatus
 import azure.functions as func
 import pytest
 
-from emulator.functions.errors import InvocationError
+from emulator.errors import InvocationError
 from emulator.functions.http_binding import build_http_request, join_multi, response_parts
 
 

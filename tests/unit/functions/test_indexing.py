@@ -8,7 +8,7 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from emulator.functions.errors import BindingError, FunctionIndexingError, IndexingError
+from emulator.errors import BindingError, FunctionIndexingError, IndexingError
 from emulator.functions.indexing import (
     BINDING_NAME,
     FunctionError,

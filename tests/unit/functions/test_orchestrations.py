@@ -14,7 +14,7 @@ from typing import Any
 import azure.durable_functions as df
 import pytest
 
-from emulator.functions.errors import DurableError
+from emulator.errors import DurableError
 from emulator.functions.orchestrations import (
     ActionType,
     ActivityWork,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.functions.errors import IndexingError
+from emulator.errors import IndexingError
 from emulator.functions.routes import compile_route
 
 

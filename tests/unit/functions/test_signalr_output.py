@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from emulator.contracts import parse_connection_string
-from emulator.functions.errors import OutputBindingError
+from emulator.errors import OutputBindingError
 from emulator.functions.signalr_output import (
     build_connection_info,
     build_rest_calls,

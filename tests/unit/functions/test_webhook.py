@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from emulator.contracts import sign_connection_id
 from emulator.contracts.protocols import PROTOCOLS
-from emulator.functions.errors import IndexingError, WebhookError
+from emulator.errors import IndexingError, WebhookError
 from emulator.functions.webhook import (
     UpstreamMessage,
     build_invocation_context,
