@@ -10,7 +10,8 @@ from typing import Any
 
 import msgpack
 
-from ...contracts.json_hub import loads
+from ...contracts.framing import RECORD_SEPARATOR
+from ...contracts.json_hub import dumps, loads_with_spans
 from ...contracts.messages import Invocation
 from ...contracts.protocols import PROTOCOLS
 from ...errors import BadRequest, ProtocolError, UnsupportedMediaType
@@ -130,13 +131,31 @@ def parse_payload(body: bytes, content_type: str) -> tuple[Invocation, dict[str,
         obj = _unpack(body)
     elif not media or media in _JSON_TYPES or media.endswith("+json"):
         try:
-            obj = loads(body)
+            obj, arguments_text = _object_and_arguments(body)
         except ProtocolError as exc:
             raise BadRequest(f"request body is not valid JSON ({exc})") from None
+        message = _payload_object(obj)
+        if arguments_text is None:
+            return message, {}
+        # The JSON clients' frame takes the arguments as the body wrote them: a history of 100
+        # messages is parsed once (for MessagePack clients, and to check it), never re-encoded.
+        return message, {"json": b'{"type":1,"target":' + dumps(message.target)
+                         + b',"arguments":' + arguments_text + b"}" + RECORD_SEPARATOR}
     else:
         raise UnsupportedMediaType(
             f"content type {media!r} is not supported; use application/json")
     return _payload_object(obj), {}
+
+
+def _object_and_arguments(body: bytes) -> tuple[Any, bytes | None]:
+    """The body's value, and the JSON text of its ``arguments`` member when it is an array
+    (the last of that name, any case, as the value keeps it); else None."""
+    value, spans = loads_with_spans(body)
+    span = spans.get("arguments")
+    if not isinstance(value, dict) or span is None:
+        return value, None
+    text, start, end = span
+    return value, text[start:end].encode()
 
 
 def _unpack(body: bytes) -> Any:
