@@ -78,6 +78,8 @@ class StackConfig:
     """Run only these functions (``--functions``); empty: all of them."""
     reload: bool = True
     """Restart the host when the app's files change."""
+    queue_polling: bool = False
+    """Durable work is picked up as late as an idle Azure Storage task hub would."""
 
     @property
     def access_keys(self) -> tuple[str, ...]:
@@ -92,6 +94,7 @@ class StackConfig:
             cors_credentials=self.host_section.cors_credentials,
             enable_auth=self.enable_auth, data_dir=self.data_dir, public_url=public_url,
             host_json=self.host_json, functions=self.functions,
+            queue_polling=self.queue_polling,
         )
 
     def service_config(self, *, webhook: str, host_port: int) -> ServiceConfig:
@@ -155,6 +158,7 @@ def load_stack_config(
     allow_origins: Sequence[str] = (),
     functions: Sequence[str] = (),
     reload: bool = True,
+    queue_polling: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> StackConfig:
     """Read the settings of the app in ``app_dir`` and decide where both servers listen."""
@@ -217,5 +221,6 @@ def load_stack_config(
         allow_origins=tuple(allow_origins),
         functions=tuple(functions),
         reload=reload,
+        queue_polling=queue_polling,
     )
     return with_service_port(config, config.service_port) if run_service else config

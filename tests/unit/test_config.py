@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.cli import parse_args
 from emulator.config import CONNECTION_SETTING, ConfigError, load_stack_config, with_service_port
 from emulator.signalr import DEFAULT_ACCESS_KEY
 
@@ -110,3 +111,13 @@ def test_stack_config_refuses_a_folder_with_no_app(tmp_path: Path) -> None:
     (tmp_path / "main_app.py").write_text("")
     config = load_stack_config(app_dir=tmp_path, environ={"PYTHON_SCRIPT_FILE_NAME": "main_app.py"})
     assert config.app_dir == tmp_path.resolve()
+
+
+def test_queue_polling_flag_reaches_the_host_config(tmp_path: Path) -> None:
+    args = parse_args(["start", "--queue-polling"])
+    config = load_stack_config(app_dir=make_app_dir(tmp_path), environ={},
+                               queue_polling=args.queue_polling)
+    assert config.host_config("http://localhost:7071").queue_polling
+    plain = load_stack_config(app_dir=make_app_dir(tmp_path), environ={},
+                              queue_polling=parse_args([]).queue_polling)
+    assert not plain.host_config("http://localhost:7071").queue_polling
