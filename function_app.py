@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import azure.durable_functions as df  # type: ignore[import-untyped]  # no py.typed
+import azure.durable_functions as df
 import azure.functions as func
 import jinja2
 
@@ -314,17 +314,13 @@ async def leave_user_from_group(
 
 
 # -- presence reconcile ---------------------------------------------------------------------------
-# Runs on a timer once the local host supports timer triggers; the function to add is:
-#
-#   @app.timer_trigger(arg_name="timer", schedule="%CHAT_RECONCILE_SCHEDULE%")
-#   @app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
-#   @app.durable_client_input(client_name="client")
-#   async def reconcile(timer: func.TimerRequest, signalRMessages: func.Out[str],
-#                       client: df.DurableOrchestrationClient) -> None:
-#       """Presence converges on the connections the service has (chat.reconcile)."""
-#       await reconcile_presence(client, signalRMessages)
 
 
-async def reconcile_presence(client: df.DurableOrchestrationClient, out: func.Out[str]) -> None:
-    """One reconcile pass: prune the connections the service no longer has, tell everyone."""
-    await reconcile_pass(Entities(client), out)
+@app.timer_trigger(arg_name="timer", schedule="%CHAT_RECONCILE_SCHEDULE%")
+@app.generic_output_binding(arg_name="signalRMessages", type="signalR", **SIGNALR)
+@app.durable_client_input(client_name="client")
+async def reconcile(
+    timer: func.TimerRequest, signalRMessages: func.Out[str], client: df.DurableOrchestrationClient
+) -> None:
+    """Presence converges on the connections the service has (chat.reconcile)."""
+    await reconcile_pass(Entities(client), signalRMessages)

@@ -40,7 +40,7 @@ from .messages import ChatMessage, keyed_message_id, message_id, new_message
 from .news import News, batch_news
 from .page import PageSettings, content_security_policy, service_origins
 from .presence import Presence
-from .reconcile import connections_to_check, plan_reconcile
+from .reconcile import ReconcilePlan, connections_to_check, plan_reconcile
 from .roster import Roster
 from .sending import (
     Draft,
@@ -88,6 +88,7 @@ __all__ = [
     "NotOnline",
     "PageSettings",
     "Presence",
+    "ReconcilePlan",
     "Request",
     "Roster",
     "SendLimits",

@@ -2,7 +2,7 @@
 
 The context has PascalCase keys: ``Arguments`` (null for connection events), ``Error``,
 ``Category``, ``Event``, ``Hub``, ``ConnectionId``, ``UserId`` (null without a user), ``Headers``,
-``Query``, ``Claims`` (docs/chat-app.md, "The SignalR trigger"). The caller's identity is
+``Query``, ``Claims`` (docs/chat-app.md, "Azure Functions"). The caller's identity is
 ``UserId`` only: it comes from the access token the service validated, never from the arguments a
 client sends.
 """

@@ -1,4 +1,4 @@
-"""Items for the ``signalR`` output binding, as plain dicts (docs/chat-app.md, "Output binding").
+"""Items for the ``signalR`` output binding, as plain dicts (docs/chat-app.md, "Azure Functions").
 
 A message item has ``target`` and ``arguments`` and at most one of ``connectionId``, ``userId``,
 ``groupName`` (none means everyone); a group action has ``action`` (``add`` / ``remove``),

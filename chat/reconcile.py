@@ -19,14 +19,17 @@ sooner. Pure: the shell gathers the states and the answers, then carries the dec
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
 
 from .decisions import Decision
 from .entities import PRESENCE, Signal
 from .news import News, batch_news, entry_of, presence_change
+from .outputs import Item
 from .presence import Presence
 from .roster import Roster
 
-__all__ = ["connections_to_check", "plan_reconcile"]
+__all__ = ["ReconcilePlan", "connections_to_check", "plan_reconcile"]
 
 
 def connections_to_check(shards: Mapping[str, Presence]) -> list[str]:
@@ -34,8 +37,30 @@ def connections_to_check(shards: Mapping[str, Presence]) -> list[str]:
     return [cid for shard in shards.values() for cid in shard.connections]
 
 
+@dataclass(frozen=True)
+class ReconcilePlan:
+    """The prunes to signal, and the presence news they make (published like any other, so
+    the instance's own view of the roster has them at once)."""
+
+    prunes: tuple[Signal, ...] = ()
+    news: tuple[News, ...] = ()
+
+    @cached_property
+    def announced(self) -> Decision:
+        """The news as one flush: the events and the roster update."""
+        return batch_news(self.news)
+
+    @property
+    def signals(self) -> tuple[Signal, ...]:
+        return (*self.prunes, *self.announced.signals)
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return self.announced.items
+
+
 def plan_reconcile(roster: Roster, shards: Mapping[str, Presence],
-                   alive: Mapping[str, bool]) -> Decision:
+                   alive: Mapping[str, bool]) -> ReconcilePlan:
     """The signals and events that make presence agree with ``alive`` (the service's answers).
 
     ``shards`` are the states of the roster's online keys (a key missing was not read and is left
@@ -55,5 +80,4 @@ def plan_reconcile(roster: Roster, shards: Mapping[str, Presence],
         change = presence_change(shard.user, shard.online, after, ended_by_us=True)
         if dead or entry_of(after) != listed:
             news.append(News.of(key, after, change if dead else None))
-    announced = batch_news(news)
-    return Decision(items=announced.items, signals=(*signals, *announced.signals))
+    return ReconcilePlan(prunes=tuple(signals), news=tuple(news))

@@ -4,7 +4,7 @@ The app's runtime packages are azure-functions, azure-functions-durable and jinj
 the SignalR output binding would mint is made here by hand: a JWT (RFC 7519) in compact form,
 header ``{"alg": "HS256", "typ": "JWT"}``, signed with HMAC-SHA256 keyed by the UTF-8 bytes of the
 connection string's ``AccessKey``, with the claims ``aud`` (the request URL without its query)
-and ``exp`` (docs/chat-app.md, "REST API").
+and ``exp`` (docs/chat-app.md, "The service's REST API from the app").
 """
 
 from __future__ import annotations

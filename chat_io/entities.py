@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import azure.durable_functions as df  # type: ignore[import-untyped]  # no py.typed
+import azure.durable_functions as df
 import azure.functions as func
 
 from chat import (

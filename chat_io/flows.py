@@ -27,6 +27,7 @@ from chat import (
     Members,
     News,
     Presence,
+    ReconcilePlan,
     Roster,
     after_connect,
     batch_news,
@@ -106,16 +107,17 @@ async def open_connection(call: Invocation, store: Entities, *,
     memory.known.add(call.connection_id)
     direct, news = connected_outputs(call, settings(), after, history, roster, announce=announce)
     if not rest.usable:
-        return after, [*direct.items, *await _publish_later(news, store)]
+        return after, [*direct.items, *await _publish_later(store, news)]
     await rest.send_each(direct.items)
     await memory.feed.publish(news, store, rest)
     return after, []
 
 
-async def _publish_later(news: News, store: Entities) -> list[Item]:
+async def _publish_later(store: Entities, *news: News) -> list[Item]:
     """Without direct calls: the roster is signalled now, the events go with the binding."""
-    instance().snapshots.updated(news.entries)
-    decision = batch_news([news])
+    for item in news:
+        instance().snapshots.updated(item.entries)
+    decision = batch_news(news)
     await store.signal(decision.signals)
     return list(decision.items)
 
@@ -130,7 +132,7 @@ async def close_connection(call: Invocation, store: Entities, out: func.Out[str]
     if rest.usable:
         await instance().feed.publish(news, store, rest)
     else:
-        send(out, await _publish_later(news, store))
+        send(out, await _publish_later(store, news))
 
 
 async def _caller(call: Invocation, store: Entities, *,
@@ -241,8 +243,9 @@ async def change_user_group(call: Invocation, store: Entities, out: func.Out[str
 # -- reconcile ------------------------------------------------------------------------------------
 
 
-async def reconcile_pass(store: Entities, out: func.Out[str]) -> Decision:
-    """Read the roster and every listed shard, ask the service, carry out chat.reconcile."""
+async def reconcile_pass(store: Entities, out: func.Out[str]) -> ReconcilePlan:
+    """Read the roster and every listed shard, ask the service, carry out chat.reconcile: the
+    prunes first, then the news, published as every presence change is."""
     listed = Roster.from_json(await store.read(ROSTER, ROSTER_KEY))
     keys = list(listed.online)
     gate = asyncio.Semaphore(READS_AT_ONCE)
@@ -254,9 +257,13 @@ async def reconcile_pass(store: Entities, out: func.Out[str]) -> Decision:
     states = await asyncio.gather(*(read(key) for key in keys), return_exceptions=True)
     shards = {key: Presence.from_json(state) for key, state in zip(keys, states, strict=True)
               if not isinstance(state, BaseException)}
-    decision = plan_reconcile(listed, shards,
-                              await service().alive(connections_to_check(shards)))
-    await store.signal(decision.signals)
-    send(out, decision.items)
-    log.info("reconcile: %d shard(s) checked, %d change(s)", len(shards), len(decision.signals))
-    return decision
+    rest = service()
+    plan = plan_reconcile(listed, shards, await rest.alive(connections_to_check(shards)))
+    await store.signal(plan.prunes)
+    if rest.usable:
+        feed = instance().feed
+        await asyncio.gather(*(feed.publish(news, store, rest) for news in plan.news))
+    else:
+        send(out, await _publish_later(store, *plan.news))
+    log.info("reconcile: %d shard(s) checked, %d change(s)", len(shards), len(plan.signals))
+    return plan

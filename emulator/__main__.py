@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             host_port=args.host_port, settings_file=args.settings,
             service_settings_file=args.service_settings, data_dir=args.data_dir,
             enable_auth=args.enable_auth, cors=args.cors, cors_credentials=args.cors_credentials,
-            allow_origins=args.allow_origin, functions=args.functions or (), reload=args.reload)
+            allow_origins=args.allow_origin, functions=args.functions or (), reload=args.reload,
+            queue_polling=args.queue_polling)
     except EmulatorError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -58,6 +58,10 @@ def _start_flags(parser: argparse.ArgumentParser) -> None:
                         help="another origin whose pages may use the SignalR Service "
                         "(repeatable; '*' for any); the host's own page and Host.CORS always "
                         "may")
+    parser.add_argument("--queue-polling", action="store_true",
+                        help="pick up Durable work (entity operations, orchestrations, "
+                        "activities) as late as an idle Azure Storage task hub does: up to "
+                        "maxQueuePollingInterval (30 s) after a quiet spell")
     parser.add_argument("--no-reload", dest="reload", action="store_false",
                         help="do not restart the host when the app's files change")
     parser.add_argument("--verbose", action="store_true", help="DEBUG logging")

@@ -40,6 +40,7 @@ __all__ = [
     "ConfigError",
     "StackConfig",
     "load_stack_config",
+    "reread_app_files",
     "with_service_port",
 ]
 
@@ -78,6 +79,8 @@ class StackConfig:
     """Run only these functions (``--functions``); empty: all of them."""
     reload: bool = True
     """Restart the host when the app's files change."""
+    queue_polling: bool = False
+    """Durable work is picked up as late as an idle Azure Storage task hub would."""
 
     @property
     def access_keys(self) -> tuple[str, ...]:
@@ -92,6 +95,7 @@ class StackConfig:
             cors_credentials=self.host_section.cors_credentials,
             enable_auth=self.enable_auth, data_dir=self.data_dir, public_url=public_url,
             host_json=self.host_json, functions=self.functions,
+            queue_polling=self.queue_polling,
         )
 
     def service_config(self, *, webhook: str, host_port: int) -> ServiceConfig:
@@ -116,6 +120,41 @@ def _connection_text(connection: ConnectionString) -> str:
     )
 
 
+def reread_app_files(config: StackConfig, environ: Mapping[str, str] | None = None
+                     ) -> StackConfig:
+    """The configuration after the app's files changed: ``Values`` and ``host.json`` read
+    again. The ports, the ``Host`` section and the connection string stay as they are: the
+    service keeps running with its key (changing those needs a new start)."""
+    environ = os.environ if environ is None else environ
+    settings_file = config.settings_file
+    chosen_by_default = settings_file is None or (
+        settings_file.parent == config.app_dir and settings_file.name in _SETTINGS_FILES)
+    if chosen_by_default:  # not --settings: the app's own file, found as at the start
+        settings_file = _settings_file(config.app_dir, None)
+    values: dict[str, str] = {}
+    if settings_file is not None and settings_file.is_file():
+        values, _ = load_local_settings(settings_file)
+    settings = merge_settings(values, environ)
+    if _connection_changed(settings.get(CONNECTION_SETTING), config.connection_string):
+        log.warning("%s changed: both servers keep the one they started with; stop and start "
+                    "again to use the new one", CONNECTION_SETTING)
+    settings[CONNECTION_SETTING] = config.settings[CONNECTION_SETTING]
+    return replace(config, settings=settings, settings_file=settings_file,
+                   host_json=load_host_json(config.app_dir))
+
+
+def _connection_changed(raw: str | None, running: ConnectionString) -> bool:
+    """Whether the file now names another key or service (the port may differ: the running
+    stack's is the one it bound)."""
+    if not raw:
+        return False
+    try:
+        new = parse_connection_string(raw)
+    except InvalidConnectionString:
+        return True
+    return (new.access_key, new.host) != (running.access_key, running.host)
+
+
 def with_service_port(config: StackConfig, port: int) -> StackConfig:
     """The configuration once the local service's real port is known (after binding)."""
     host = "localhost" if config.bind in ("", "localhost", "0.0.0.0", "::") else config.bind
@@ -131,10 +170,13 @@ def with_service_port(config: StackConfig, port: int) -> StackConfig:
     return replace(config, service_port=port, connection_string=connection, settings=settings)
 
 
+_SETTINGS_FILES = ("local.settings.json", "local.settings.json.example")
+
+
 def _settings_file(app_dir: Path, given: Path | None) -> Path | None:
     if given is not None:
         return given
-    for name in ("local.settings.json", "local.settings.json.example"):
+    for name in _SETTINGS_FILES:
         if (app_dir / name).is_file():
             return app_dir / name
     return None
@@ -155,6 +197,7 @@ def load_stack_config(
     allow_origins: Sequence[str] = (),
     functions: Sequence[str] = (),
     reload: bool = True,
+    queue_polling: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> StackConfig:
     """Read the settings of the app in ``app_dir`` and decide where both servers listen."""
@@ -217,5 +260,6 @@ def load_stack_config(
         allow_origins=tuple(allow_origins),
         functions=tuple(functions),
         reload=reload,
+        queue_polling=queue_polling,
     )
     return with_service_port(config, config.service_port) if run_service else config

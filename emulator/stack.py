@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .config import WEBHOOK_PATH, StackConfig, with_service_port
+from .config import WEBHOOK_PATH, StackConfig, reread_app_files, with_service_port
 from .errors import EmulatorError
 from .serve import (
     ConnectionCounter,
@@ -80,6 +80,10 @@ class _Host:
         log.info("%s changed: restarting the host", shown + (" …" if len(files) > 3 else ""))
         await self.stop()
         self._forget_app_modules()
+        try:
+            self.config = reread_app_files(self.config)
+        except EmulatorError as error:
+            log.error("%s; the host keeps the settings it had", error)
         await self.start()
         log.info("the host serves %s again", self.url)
 

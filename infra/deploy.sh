@@ -13,7 +13,8 @@
 # Environment (flags win): CHAT_ENV_NAME (default: chat), AZURE_LOCATION (default: eastus, or
 # the resource group's location once it exists), SIGNALR_SKU (default: Standard_S1), and the app
 # settings with infra/main.bicep's defaults: CHAT_ADMINS (empty), CHAT_MAX_MESSAGE_LENGTH (2000),
-# CHAT_HISTORY_SIZE (0: the app default), SIGNALR_CLIENT_URL (empty: the app default).
+# CHAT_HISTORY_SIZE (0: the app default), CHAT_RECONCILE_SCHEDULE (0 */1 * * * *: every minute),
+# SIGNALR_CLIENT_URL (empty: the app default).
 #
 # Resource names depend on the subscription and NAME only, never on the location, so up, url and
 # down always address the same resources.
@@ -48,6 +49,7 @@ SKU="${SIGNALR_SKU:-Standard_S1}"
 ADMINS="${CHAT_ADMINS:-}"
 MAX_LENGTH="${CHAT_MAX_MESSAGE_LENGTH:-2000}"
 HISTORY_SIZE="${CHAT_HISTORY_SIZE:-0}"
+RECONCILE_SCHEDULE="${CHAT_RECONCILE_SCHEDULE:-0 */1 * * * *}"
 CLIENT_URL="${SIGNALR_CLIENT_URL:-}"
 DRY_RUN=0
 PURGE=0
@@ -66,9 +68,22 @@ usage() {
 }
 
 # run CMD...: run a command whose output we do not need (dry run: print it).
+# show CMD...: the command as the dry run prints it; a one-line word with spaces is quoted.
+show() {
+  local word line='+'
+  for word in "$@"; do
+    if [[ "${word}" == *' '* && "${word}" != *$'\n'* ]]; then
+      line+=" '${word}'"
+    else
+      line+=" ${word}"
+    fi
+  done
+  printf '%s\n' "${line}"
+}
+
 run() {
   if ((DRY_RUN)); then
-    printf '+ %s\n' "$*"
+    show "$@"
     return 0
   fi
   "$@"
@@ -80,7 +95,7 @@ capture() {
   local placeholder="$1"
   shift
   if ((DRY_RUN)); then
-    printf '+ %s\n' "$*" >&2
+    show "$@" >&2
     printf '%s\n' "${placeholder}"
     return 0
   fi
@@ -269,6 +284,7 @@ configure_app() {
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD" \
     "CHAT_ADMINS=${ADMINS}" \
     "CHAT_MAX_MESSAGE_LENGTH=${MAX_LENGTH}" \
+    "CHAT_RECONCILE_SCHEDULE=${RECONCILE_SCHEDULE}" \
     "FUNCTIONS_EXTENSION_VERSION=~4" \
     "FUNCTIONS_WORKER_RUNTIME=python" \
     "SCM_DO_BUILD_DURING_DEPLOYMENT=true" \
@@ -285,7 +301,7 @@ publish() {
     package="${WORK_DIR}/app.zip"
   fi
   (cd "${REPO_ROOT}" && run zip -q -r "${package}" function_app.py host.json requirements.txt \
-    chat content -x '*/__pycache__/*' '*.pyc')
+    chat chat_io content -x '*/__pycache__/*' '*.pyc')
   run az functionapp deployment source config-zip --name "${APP}" --resource-group "${RG}" \
     --src "${package}" --build-remote true --timeout 900 -o none
 }

@@ -68,6 +68,9 @@ param chatMaxMessageLength int = 2000
 @minValue(0)
 param chatHistorySize int = 0
 
+@description('NCRONTAB schedule (six fields) of the presence reconcile timer (CHAT_RECONCILE_SCHEDULE).')
+param chatReconcileSchedule string = '0 */1 * * * *'
+
 @description('CDN fallback URL of the SignalR browser client (SIGNALR_CLIENT_URL); empty keeps the app default.')
 param signalRClientUrl string = ''
 
@@ -158,6 +161,7 @@ module api './app/api.bicep' = {
     chatAdmins: chatAdmins
     chatMaxMessageLength: chatMaxMessageLength
     chatHistorySize: chatHistorySize
+    chatReconcileSchedule: chatReconcileSchedule
     signalRClientUrl: signalRClientUrl
     enableAppServiceAuth: enableAppServiceAuth
     authClientId: authClientId

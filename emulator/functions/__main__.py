@@ -40,6 +40,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="time a client has to send a request body (then 408)")
+    parser.add_argument("--queue-polling", action="store_true",
+                        help="pick up Durable work as late as an idle Azure Storage task hub")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser.parse_args(argv)
 
@@ -81,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                             cors_credentials=section.cors_credentials,
                             enable_auth=args.enable_auth, keys_file=args.keys_file,
                             data_dir=args.data_dir, public_url=f"http://{args.host}:{port}",
-                            body_timeout=args.body_timeout)
+                            body_timeout=args.body_timeout,
+                            queue_polling=args.queue_polling)
         asyncio.run(_serve(config, args.host, port))
     except (FunctionsHostError, OSError) as exc:
         host_logger.error("%s", exc)

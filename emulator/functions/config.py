@@ -74,6 +74,9 @@ class HostConfig:
     """Seconds a client has to send a request body; a slower one gets 408 and is closed."""
     store_busy_timeout: float = 5.0
     """Seconds a durable store write waits for a lock another process holds, then fails."""
+    queue_polling: bool = False
+    """Durable work waits for the next poll of an Azure Storage task hub's queues (up to
+    ``maxQueuePollingInterval`` after idle) instead of running at once."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "app_dir", Path(self.app_dir).resolve())

@@ -7,6 +7,8 @@ time, so an entity never runs two batches at once and an instance never two epis
 different ones run in parallel. Activities run as soon as they are scheduled (at most
 ``maxConcurrentActivityFunctions`` at once). Durable timers are loop timers set for the moment the
 message becomes visible; a restart re-reads all queued work, and timers already due fire at once.
+With ``HostConfig.queue_polling`` work waits for the next poll of an Azure Storage task hub's
+queues, as :mod:`.queue_polling` models them (docs/durable.md "Queue polling").
 
 Entity requests (client signals and orchestration calls) are queued in the store before the 202;
 state is committed after each batch with the responses to callers (docs/durable.md "Entities").
@@ -20,6 +22,7 @@ import functools
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,7 +49,9 @@ from .indexing import FunctionInfo
 from .keys import DURABLE_SYSTEM_KEY
 from .log import host_logger
 from .orchestrations import BASE_PATH, client_payload, unknown_function_message
+from .queue_polling import TaskHubPollers
 from .runtime import HostRuntime
+from .schedules import parse_timespan
 
 T = TypeVar("T")
 
@@ -101,6 +106,35 @@ def _options(runtime: HostRuntime) -> dict[str, Any]:
     return dict(runtime.host_json.durable_task)
 
 
+DEFAULT_MAX_POLLING_INTERVAL = 30.0
+DEFAULT_PARTITIONS = 4
+
+
+def _pollers(runtime: HostRuntime, options: dict[str, Any]) -> TaskHubPollers | None:
+    """The queue pollers to imitate, from ``durableTask.storageProvider``'s
+    ``maxQueuePollingInterval`` and ``partitionCount``; None unless asked for."""
+    if not runtime.config.queue_polling:
+        return None
+    provider = options.get("storageProvider")
+    provider = provider if isinstance(provider, dict) else {}
+    interval = DEFAULT_MAX_POLLING_INTERVAL
+    text = provider.get("maxQueuePollingInterval")
+    if text is not None:
+        span = parse_timespan(str(text))
+        if span is None or span.total_seconds() <= 0:
+            raise ConfigError(f"host.json: durableTask.storageProvider.maxQueuePollingInterval "
+                              f"must be a positive TimeSpan such as 00:00:30, got {text!r}")
+        interval = span.total_seconds()
+    partitions = provider.get("partitionCount", DEFAULT_PARTITIONS)
+    if not isinstance(partitions, int) or not 1 <= partitions <= 16:
+        raise ConfigError(f"host.json: durableTask.storageProvider.partitionCount must be a "
+                          f"whole number from 1 to 16, got {partitions!r}")
+    host_logger.info("durable work waits for queue polls as on Azure Storage (up to %g s "
+                     "after idle, %d control queues)", interval, partitions)
+    return TaskHubPollers(max_interval=interval, partitions=partitions,
+                          start=time.monotonic())
+
+
 def _activity_slots(options: dict[str, Any]) -> int:
     value = options.get("maxConcurrentActivityFunctions")
     return int(value) if isinstance(value, int) and value > 0 else 10 * (os.cpu_count() or 1)
@@ -150,6 +184,8 @@ class DurableRuntime:
         self.activities: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(_activity_slots(options))
         self._timers: set[asyncio.TimerHandle] = set()
+        self.pollers = _pollers(runtime, options)
+        """When set, work is picked up at the next poll an Azure Storage task hub would make."""
         self.idle = asyncio.Event()
         self.idle.set()
         self.closing = False
@@ -254,24 +290,40 @@ class DurableRuntime:
 
         Work of another task hub stays queued: only an app with that hub name runs it.
         """
-        loop = asyncio.get_running_loop()
         for wake in wakes:
             if self.closing or wake.hub != self.hub.lower():
                 continue
-            if wake.kind == ACTIVITY:
-                self._start_activity(wake.seq)
-                continue
             delay = (wake.visible - utc_now()).total_seconds()
             if delay > 0:
-                handle = loop.call_later(delay, self._due, wake.kind, wake.target)
-                self._timers.add(handle)
+                self._later(delay, self._arrive, wake)
             else:
-                self._kick(wake.kind, wake.target)
+                self._arrive(wake)
 
-    def _due(self, kind: str, target: str) -> None:
-        self._timers = {t for t in self._timers if not t.cancelled() and t.when() >
-                        asyncio.get_running_loop().time()}
-        self._kick(kind, target)
+    def _later(self, delay: float, callback: Callable[[Wake], None], wake: Wake) -> None:
+        loop = asyncio.get_running_loop()
+        self._timers.add(loop.call_later(delay, self._fire, callback, wake))
+
+    def _fire(self, callback: Callable[[Wake], None], wake: Wake) -> None:
+        now = asyncio.get_running_loop().time()
+        self._timers = {t for t in self._timers if not t.cancelled() and t.when() > now}
+        callback(wake)
+
+    def _arrive(self, wake: Wake) -> None:
+        """The message is visible: run it now, or at the next poll of its queue."""
+        if self.pollers is not None:
+            now = time.monotonic()
+            at = (self.pollers.work_item(now) if wake.kind == ACTIVITY
+                  else self.pollers.control(wake.target, now))
+            if at > now:
+                self._later(at - now, self._run, wake)
+                return
+        self._run(wake)
+
+    def _run(self, wake: Wake) -> None:
+        if wake.kind == ACTIVITY:
+            self._start_activity(wake.seq)
+        else:
+            self._kick(wake.kind, wake.target)
 
     def _kick(self, kind: str, target: str) -> None:
         if self.closing:

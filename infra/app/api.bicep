@@ -61,6 +61,9 @@ param chatMaxMessageLength int = 2000
 @minValue(0)
 param chatHistorySize int = 0
 
+@description('NCRONTAB schedule (six fields) of the presence reconcile timer (CHAT_RECONCILE_SCHEDULE).')
+param chatReconcileSchedule string = '0 */1 * * * *'
+
 @description('CDN URL of the SignalR browser client used as a fallback (SIGNALR_CLIENT_URL); empty keeps the app default.')
 param signalRClientUrl string = ''
 
@@ -193,6 +196,7 @@ var commonSettings = {
   AzureSignalRConnectionString__serviceUri: signalRServiceUri
   CHAT_ADMINS: chatAdmins
   CHAT_MAX_MESSAGE_LENGTH: string(chatMaxMessageLength)
+  CHAT_RECONCILE_SCHEDULE: chatReconcileSchedule
 }
 
 var historySettings = chatHistorySize > 0 ? {

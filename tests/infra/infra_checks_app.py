@@ -106,6 +106,7 @@ def check_function_app_settings(infra: Infra) -> list[str]:
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "CHAT_ADMINS",
         "CHAT_MAX_MESSAGE_LENGTH",
+        "CHAT_RECONCILE_SCHEDULE",  # the timer's %setting%: Azure indexes no timer without it
     ):
         expect(problems, key in common, f"app setting {key} is missing")
     expect(

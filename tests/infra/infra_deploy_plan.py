@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ __all__ = ["SCRIPT", "TIMEOUT", "DeployPlan", "dry_run", "run_script"]
 
 SCRIPT = INFRA_DIR / "deploy.sh"
 TIMEOUT = 60
+_WORD = re.compile(r"'([^']*)'|(\S+)")
 
 
 def run_script(
@@ -53,7 +55,9 @@ class DeployPlan:
 
     def commands(self) -> list[list[str]]:
         lines = (self.stdout + "\n" + self.stderr).splitlines()
-        return [line[2:].split(" ") for line in lines if line.startswith("+ az ")]
+        # The script quotes a one-line word with spaces ('0 */1 * * * *'), nothing else.
+        return [[quoted or bare for quoted, bare in _WORD.findall(line[2:])]
+                for line in lines if line.startswith("+ az ")]
 
     def command(self, *prefix: str) -> list[str]:
         """The one command that starts with ``prefix`` (``"az", "keyvault", "create"``)."""

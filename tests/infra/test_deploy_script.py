@@ -7,6 +7,7 @@ offline without the Azure CLI.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -123,3 +124,31 @@ def test_deploy_script_rejects_bad_arguments(
     result = run_script(*args)
     assert result.returncode == code
     assert message in result.stderr
+
+
+def _local_imports_of_app() -> set[str]:
+    """The repository's own top-level packages and modules that function_app.py imports."""
+    root = SCRIPT.parents[1]
+    tree = ast.parse((root / "function_app.py").read_text(encoding="utf-8"))
+    names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    names |= {node.module.split(".")[0] for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    return {n for n in names if (root / n).is_dir() or (root / f"{n}.py").is_file()}
+
+
+def test_deploy_script_packages_every_module_the_app_imports() -> None:
+    local = _local_imports_of_app()
+    assert {"chat", "chat_io"} <= local
+    (command,) = [line for line in run_script("up", "--dry-run").stdout.splitlines()
+                  if line.startswith("+ zip ")]
+    packaged = set(command.split(" -x ")[0].split()[4:])
+    assert local | {"function_app.py", "host.json", "requirements.txt", "content"} <= packaged
+
+
+def test_funcignore_keeps_every_module_the_app_imports() -> None:
+    """``func azure functionapp publish`` leaves out what .funcignore names."""
+    ignored = {line.strip().rstrip("/") for line in
+               (SCRIPT.parents[1] / ".funcignore").read_text(encoding="utf-8").splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert not (_local_imports_of_app() | {"function_app.py", "host.json", "content"}) & ignored

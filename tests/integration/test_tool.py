@@ -106,6 +106,22 @@ async def test_tool_restarts_the_host_when_the_app_changes(running_tool) -> None
     assert await _get(f"{host}/api/hello") == (200, "changed")
 
 
+async def test_tool_restarts_the_host_with_the_settings_the_app_now_has(running_tool) -> None:
+    """A new local.settings.json restarts the host with its Values; a broken one keeps the
+    settings the host had, and says why."""
+    app, host, (process, _lines) = running_tool
+    settings = app / "local.settings.json"
+    settings.write_text(json.dumps({"IsEncrypted": False,
+                                    "Values": {"TOOL_GREETING": "from the settings"}}))
+    await read_until(process, r"local\.settings\.json changed: restarting the host")
+    await read_until(process, r"the host serves \S+ again")
+    assert await _get(f"{host}/api/hello") == (200, "from the settings")
+    settings.write_text("{ not json")
+    await read_until(process, r"invalid JSON .*; the host keeps the settings it had")
+    await read_until(process, r"the host serves \S+ again")
+    assert await _get(f"{host}/api/hello") == (200, "from the settings")
+
+
 async def test_tool_shows_app_logs_under_the_functions_name(running_tool) -> None:
     """What a function logs through ``logging`` appears under Function.<name>.User."""
     _app, host, (process, _lines) = running_tool

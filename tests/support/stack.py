@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -12,9 +13,12 @@ from pathlib import Path
 
 from .timeouts import TIMEOUT
 
-__all__ = ["ROOT", "RunningStack", "start_stack"]
+__all__ = ["EXTRA_ARGS", "ROOT", "RunningStack", "start_stack"]
 
 ROOT = Path(__file__).resolve().parents[2]
+EXTRA_ARGS = tuple(shlex.split(os.environ.get("TEST_STACK_ARGS", "")))
+"""Flags every stack a test starts gets, e.g. ``TEST_STACK_ARGS=--queue-polling`` (make
+test-queue-polling runs the chat's integration tests so)."""
 READY = re.compile(rb"^emulator ready: service=(\S+) host=(\S+) page=(\S+)")
 
 
@@ -86,6 +90,7 @@ async def start_stack(
         "0",
         "--data-dir",
         str(data_dir),
+        *EXTRA_ARGS,
         *extra_args,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,

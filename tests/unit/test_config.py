@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from emulator.config import CONNECTION_SETTING, ConfigError, load_stack_config, with_service_port
+from emulator.cli import parse_args
+from emulator.config import (
+    CONNECTION_SETTING,
+    ConfigError,
+    load_stack_config,
+    reread_app_files,
+    with_service_port,
+)
 from emulator.signalr import DEFAULT_ACCESS_KEY
 
 
@@ -110,3 +117,40 @@ def test_stack_config_refuses_a_folder_with_no_app(tmp_path: Path) -> None:
     (tmp_path / "main_app.py").write_text("")
     config = load_stack_config(app_dir=tmp_path, environ={"PYTHON_SCRIPT_FILE_NAME": "main_app.py"})
     assert config.app_dir == tmp_path.resolve()
+
+
+def test_queue_polling_flag_reaches_the_host_config(tmp_path: Path) -> None:
+    args = parse_args(["start", "--queue-polling"])
+    config = load_stack_config(app_dir=make_app_dir(tmp_path), environ={},
+                               queue_polling=args.queue_polling)
+    assert config.host_config("http://localhost:7071").queue_polling
+    plain = load_stack_config(app_dir=make_app_dir(tmp_path), environ={},
+                              queue_polling=parse_args([]).queue_polling)
+    assert not plain.host_config("http://localhost:7071").queue_polling
+
+
+def test_reread_app_files_takes_new_values_and_host_json_but_keeps_the_connection(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = make_app_dir(tmp_path, {"GREETING": "hi"}, example=True)
+    config = with_service_port(load_stack_config(app_dir=app, environ={}), 43210)
+    (app / "local.settings.json").write_text(json.dumps({"Values": {
+        "GREETING": "hello",
+        CONNECTION_SETTING: "Endpoint=http://localhost;Port=1;AccessKey=other;Version=1.0;"}}))
+    (app / "host.json").write_text('{"version": "2.0", "extensions": {"http": '
+                                   '{"routePrefix": "x"}}}')
+    with caplog.at_level("WARNING", logger="emulator"):
+        again = reread_app_files(config, environ={})
+    assert again.settings["GREETING"] == "hello"
+    assert again.settings_file == app / "local.settings.json"
+    assert again.host_json.route_prefix == "x"
+    assert again.settings[CONNECTION_SETTING] == config.settings[CONNECTION_SETTING]
+    assert "keep the one they started with" in caplog.text
+
+
+def test_reread_app_files_keeps_a_settings_file_given_on_the_command_line(tmp_path: Path) -> None:
+    app = make_app_dir(tmp_path, {"GREETING": "hi"})
+    chosen = tmp_path / "elsewhere.json"
+    chosen.write_text(json.dumps({"Values": {"GREETING": "chosen"}}))
+    config = load_stack_config(app_dir=app, settings_file=chosen, environ={})
+    assert reread_app_files(config, environ={}).settings["GREETING"] == "chosen"

@@ -180,11 +180,15 @@ def test_app_declares_the_whole_original_hub_contract() -> None:
     }
 
 
-def test_app_declares_no_timer_yet_and_the_reconcile_pass_is_ready() -> None:
-    """The local host refuses timer triggers today; the pass waits for its decorator."""
-    kinds = {json.loads(raw)["type"] for f in FUNCTIONS for raw in f.get_raw_bindings()}
-    assert "timerTrigger" not in kinds
-    assert callable(function_app.reconcile_presence)
+def test_reconcile_runs_on_the_schedule_setting_with_the_service_output() -> None:
+    """A timer on ``%CHAT_RECONCILE_SCHEDULE%`` (Azure indexes it only when the setting exists,
+    so the example settings and infra/ carry it) with the durable client and SignalR output."""
+    (function,) = [f for f in FUNCTIONS if f.get_function_name() == "reconcile"]
+    bindings = {b["type"]: b for b in map(json.loads, function.get_raw_bindings())}
+    assert bindings["timerTrigger"]["schedule"] == "%CHAT_RECONCILE_SCHEDULE%"
+    assert set(bindings) == {"timerTrigger", "signalR", "durableClient"}
+    example = json.loads((ROOT / "local.settings.json.example").read_text(encoding="utf-8"))
+    assert example["Values"]["CHAT_RECONCILE_SCHEDULE"] == "0 */1 * * * *"
 
 
 def test_settings_warning_about_ignored_admins_is_logged_once(

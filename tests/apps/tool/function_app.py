@@ -1,9 +1,11 @@
 """A small app the way people write them: logs through the root logger, two HTTP routes.
 
-The tool tests copy it into a folder of their own and edit ``GREETING`` while it runs.
+The tool tests copy it into a folder of their own and edit ``GREETING`` (or the
+``TOOL_GREETING`` setting) while it runs.
 """
 
 import logging
+import os
 
 import azure.functions as func
 
@@ -14,8 +16,9 @@ GREETING = "hello"
 
 @app.route(route="hello", methods=["GET"])
 def hello(req: func.HttpRequest) -> func.HttpResponse:
-    logging.info("saying %s to %s", GREETING, req.params.get("name", "you"))
-    return func.HttpResponse(GREETING)
+    greeting = os.environ.get("TOOL_GREETING", GREETING)
+    logging.info("saying %s to %s", greeting, req.params.get("name", "you"))
+    return func.HttpResponse(greeting)
 
 
 @app.route(route="other", methods=["GET"])

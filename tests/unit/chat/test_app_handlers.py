@@ -403,16 +403,40 @@ async def test_every_refusal_sends_nothing_and_changes_nothing(
 # -- reconcile ------------------------------------------------------------------------------------
 
 
-async def test_reconcile_presence_prunes_ghosts_and_tells_everyone(
+async def reconcile(client: FakeDurableClient) -> Out:
+    """The timer function's own code, as the worker calls it on a schedule."""
+    function = function_app.reconcile.build().get_user_function().client_function
+    out = Out()
+    await function(timer=None, signalRMessages=out, client=client)
+    await instance().feed.drained()
+    return out
+
+
+async def test_reconcile_timer_prunes_ghosts_and_tells_everyone(
     client: FakeDurableClient, service: FakeService,
 ) -> None:
     await connect(client, service, "ada", "c-ada")
     await connect(client, service, "bob", "c-bob")
     service.online.pop("c-bob")  # lost "disconnected"
-    out = Out()
-    await function_app.reconcile_presence(client, out)
-    assert out.items() == [{"target": "userLeft", "arguments": [{"user": "bob", "version": 2}]}]
+    sent = len(service.sent)
+    await reconcile(client)
+    assert service.sent[sent:] == [{"target": "userLeft",
+                                    "arguments": [{"user": "bob", "version": 2}]}]
     assert set(client.state("Roster", "chat")["online"]) == {KEY_ADA}
-    again = Out()
-    await function_app.reconcile_presence(client, again)
-    assert again.value is None, "converged: the next pass changes nothing"
+    sent = len(service.sent)
+    out = await reconcile(client)
+    assert (out.value, service.sent[sent:]) == (None, []), "converged: the next pass is silent"
+
+
+async def test_reconcile_shows_at_once_in_the_online_list_a_newcomer_gets(
+    client: FakeDurableClient, service: FakeService,
+) -> None:
+    """The instance lays the reconcile's roster changes over its cached roster, like its own
+    joins and leaves: the next newcomer does not see the ghost."""
+    await connect(client, service, "ada", "c-ada")
+    await connect(client, service, "bob", "c-bob")
+    service.online.pop("c-bob")
+    await reconcile(client)
+    await connect(client, service, "cy", "c-cy")
+    [*_, online] = events(service, "onlineUsers")
+    assert {entry[0] for entry in online["users"]} == {"ada", "cy"}
