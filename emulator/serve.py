@@ -170,6 +170,9 @@ class _GuardedProtocol(asyncio.Protocol):
     limits, and closed when a request's head does not arrive in time (aiohttp itself waits for
     it forever, so a client that sends half a request could hold its socket for good)."""
 
+    # One per client connection: slots keep it small (benchmarks/RESULTS.md, memory).
+    __slots__ = ("_address", "_counter", "_deadline", "_inner", "_log", "_tail", "_transport")
+
     def __init__(self, inner: asyncio.Protocol, counter: ConnectionCounter,
                  log: logging.Logger) -> None:
         self._inner = inner

@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import resource
 import signal
 import socket
 
 from aiohttp import web
 
-from emulator.serve import raise_open_files_limit
+from emulator.serve import (
+    ConnectionCounter,
+    ConnectionLimits,
+    GuardedSite,
+    raise_open_files_limit,
+)
 
 __all__ = ["READY_PREFIX", "parse_port", "serve"]
 
@@ -27,7 +33,7 @@ def parse_port(description: str) -> int:
     return int(args.port)
 
 
-async def _run(app: web.Application, port: int) -> None:
+async def _run(app: web.Application, port: int, guarded: bool) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
@@ -36,7 +42,14 @@ async def _run(app: web.Application, port: int) -> None:
     # No access log: the baselines log nothing per request, and neither does the service.
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    await web.SockSite(runner, sock).start()
+    if guarded:
+        # What the service's own command line listens with: its connection caps from the
+        # open-files limit (18,000 of 20,000 here), its request-head timeout.
+        log = logging.getLogger("bench-server")
+        counter = ConnectionCounter(ConnectionLimits.for_open_files(soft_limit()))
+        await GuardedSite(runner, sock, counter, log=log).start()
+    else:
+        await web.SockSite(runner, sock).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -48,7 +61,12 @@ async def _run(app: web.Application, port: int) -> None:
         await runner.cleanup()
 
 
-def serve(app: web.Application, port: int) -> None:
+def soft_limit() -> int:
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def serve(app: web.Application, port: int, *, guarded: bool = False) -> None:
+    """``guarded``: behind the guard the stack's servers listen with (emulator/serve.py)."""
     # Every server under test gets the same room for sockets (the capacity scenarios).
     raise_open_files_limit(logging.getLogger("bench-server"))
-    asyncio.run(_run(app, port))
+    asyncio.run(_run(app, port, guarded))

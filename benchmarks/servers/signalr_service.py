@@ -1,5 +1,6 @@
 """The local SignalR Service alone (no Functions host, no upstream), for the REST and capacity
-scenarios: what is measured is the service process and nothing else.
+scenarios: what is measured is the service process and nothing else. It listens as its command
+line does (``python -m emulator.signalr``): open-files limit raised, connections capped from it.
 """
 
 from __future__ import annotations
@@ -19,4 +20,4 @@ def make_app() -> web.Application:
 if __name__ == "__main__":
     from .serve import parse_port, serve
 
-    serve(make_app(), parse_port("The local SignalR Service alone."))
+    serve(make_app(), parse_port("The local SignalR Service alone."), guarded=True)

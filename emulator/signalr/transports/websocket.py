@@ -81,19 +81,21 @@ class WebSocketAttachment:
         transport = self.transport
         if transport is not None and (transport.get_write_buffer_size()
                                       >= transport.get_write_buffer_limits()[1]):
-            self._start_writer(self._write_slowly(None))
+            self._start_writer(self._write_slowly(None, []))
             return
         session = self.session
         core = session.core
         items = core.data_to_send(asyncio.get_running_loop().time())
         if items:
-            for frame in self._frames(items):
+            frames = self._frames(items)
+            for n, frame in enumerate(frames):
                 waiting = _send_now(self.ws, session, frame)
                 if isinstance(waiting, bool):
                     if waiting:
                         continue
                     return  # the socket is gone; its reader ends the session
-                self._start_writer(self._write_slowly(waiting))  # flow control: in a task
+                # Flow control: the rest of these frames, and what comes next, in a task.
+                self._start_writer(self._write_slowly(waiting, frames[n + 1:]))
                 return
         if core.is_closed and not self.ws.closed:
             self._start_writer(self._close())
@@ -107,10 +109,12 @@ class WebSocketAttachment:
     def _start_writer(self, work: Coroutine[Any, Any, None]) -> None:
         self.writer = asyncio.ensure_future(work)
 
-    async def _write_slowly(self, waiting: Coroutine[Any, Any, None] | None) -> None:
+    async def _write_slowly(self, waiting: Coroutine[Any, Any, None] | None,
+                            frames: list[bytes]) -> None:
         """Write while the client is slow: each write waits until the client has read enough
         (the liveness sweep drops it when that takes the client timeout), until the queue is
-        empty. A write whose frame is out but that still waits for the client is ``waiting``."""
+        empty. A write whose frame is out but that still waits for the client is ``waiting``;
+        ``frames`` were taken from the core and go first."""
         session = self.session
         core = session.core
         loop = asyncio.get_running_loop()
@@ -124,10 +128,13 @@ class WebSocketAttachment:
                 finally:
                     self.writing_since = None
             while not self.ended:
-                items = core.data_to_send(loop.time())
-                if not items:
-                    break
-                for frame in self._frames(items):
+                if not frames:
+                    items = core.data_to_send(loop.time())
+                    if not items:
+                        break
+                    frames = self._frames(items)
+                batch, frames = frames, []
+                for frame in batch:
                     self.writing_since = loop.time()
                     sent = await _send(self.ws, session, frame)
                     self.writing_since = None
