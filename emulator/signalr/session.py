@@ -103,14 +103,14 @@ class Flusher:
     meanwhile goes out in one frame.
 
     At the next turn of the loop; but within ``coalesce`` seconds of the last flush, at that
-    time: a service that flushes that often is saturated, and joining the messages of a
-    millisecond into one frame per connection saves a system call per message and
+    time: a service that flushes that often is saturated, and joining the messages of those
+    two milliseconds into one frame per connection saves a system call per message and
     connection. A service with spare time writes at once.
     """
 
     __slots__ = ("_coalesce", "_last", "_pending")
 
-    def __init__(self, coalesce: float = 0.001) -> None:
+    def __init__(self, coalesce: float = 0.002) -> None:
         self._coalesce = coalesce
         self._last = float("-inf")
         self._pending: list[Flushable] = []
