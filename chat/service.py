@@ -3,8 +3,9 @@
 The output binding covers sends and group changes, but nothing answers a question such as
 "does this connection still exist?" (``HEAD /api/hubs/{hub}/connections/{connectionId}``, 200 or
 404). The app asks those itself, and sends a new connection's outputs itself so that one failing
-send cannot hold back the others (docs/chat-app.md, "The service's REST API from the app"). This module turns a question or an
-output item into a :class:`Request`; ``function_app.py`` signs and sends it.
+send cannot hold back the others (docs/chat-app.md, "The service's REST API from the app").
+This module turns a question or an output item into a :class:`Request`; ``function_app.py``
+signs and sends it.
 
 Credentials come from the same setting as the bindings': a connection string with ``AccessKey``
 (HS256 token, :mod:`chat.tokens`), or the identity-based form (``__serviceUri``, or ``AuthType``

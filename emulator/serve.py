@@ -113,6 +113,14 @@ def make_runner(app: web.Application) -> web.AppRunner:
                          keepalive_timeout=KEEPALIVE_TIMEOUT)
 
 
+ACCEPT_BATCH = 16
+"""Sockets a listener accepts per turn of the event loop (asyncio takes the ``backlog`` it is
+given for this). A refused socket is closed a few turns after it was accepted, so a flood holds
+at most a few batches of them at once; the open-files budget keeps room for that."""
+LISTEN_BACKLOG = 128
+"""Connections the kernel queues for a listener (aiohttp's default), set after asyncio has
+used ``ACCEPT_BATCH`` as the backlog."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class ConnectionLimits:
@@ -127,9 +135,10 @@ class ConnectionLimits:
 
     @classmethod
     def for_open_files(cls, soft_limit: int, **changes: Any) -> ConnectionLimits:
-        """Limits that keep a tenth of the file descriptors (and 64) for everything else:
-        upstream and REST calls, SQLite, logs; so a flood never makes ``accept()`` fail."""
-        total = max(16, soft_limit - max(64, soft_limit // 10))
+        """Limits that keep a tenth of the file descriptors (and 64) for everything else
+        (upstream and REST calls, SQLite, logs) and room for the refused sockets of a flood
+        that are not closed yet (four batches of accepts), so ``accept()`` never fails."""
+        total = max(16, soft_limit - max(64, soft_limit // 10) - 4 * ACCEPT_BATCH)
         return cls(max_connections=total, max_per_address=total, **changes)
 
 
@@ -269,7 +278,8 @@ class GuardedSite(web.SockSite):
             return _GuardedProtocol(server(), counter, log)
 
         self._server = await asyncio.get_running_loop().create_server(
-            guarded, sock=self._sock, backlog=self._backlog)
+            guarded, sock=self._sock, backlog=ACCEPT_BATCH)
+        self._sock.listen(LISTEN_BACKLOG)  # the kernel's queue stays as long as aiohttp's
 
 
 def raise_open_files_limit(log: logging.Logger) -> int:
