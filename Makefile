@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-TEST_PROCESSES ?= 2
+TEST_PROCESSES ?= 4
 STAMPS := .stamps
 CHROMIUM ?= /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
@@ -14,13 +14,14 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 run: deps
 	$(PY) -m emulator
 
-# Two test processes share the two cores; then the unit and app tests under Python 3.12 and
-# 3.13 where this machine has them (.ci/test-versions says which versions ran).
+# Four test processes on two cores: most tests spend their time waiting on sockets and child
+# processes. Then the unit and app tests under Python 3.12 and 3.13 where this machine has them
+# (.ci/test-versions says which versions ran).
 test: deps checkov
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest -p no:cacheprovider -n $(TEST_PROCESSES) $(PYTEST_ARGS)
-	.ci/test-versions
+	TEST_PROCESSES=$(TEST_PROCESSES) .ci/test-versions
 
 # The full soak: 500 clients chatting through the whole stack for 60 s (make test runs a short one).
 soak: deps

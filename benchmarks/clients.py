@@ -83,8 +83,12 @@ class Client:
                     if reply is not None:
                         await self.ws.send_str(reply.decode())
                     continue
+                if '"history"' in data:
+                    data = _without_history_text(data)
                 matches = text_tag.findall(data)
             elif message.type == aiohttp.WSMsgType.BINARY:
+                if b"history" in data:
+                    data = _without_history_binary(data)
                 matches = TAG.findall(data)
             else:
                 break
@@ -103,6 +107,37 @@ class Client:
         if self._reader is not None:
             self._reader.cancel()
         await self.ws.close()
+
+
+# A delivery is a message pushed live. The chat also sends a ``history`` of recent messages to a
+# connection it registers late, and in these scenarios that is every connection's first send
+# (the service forwards only ``messages`` events, so the app never sees ``connected``); those
+# records repeat messages the connection was already given, and are not counted.
+HISTORY_RECORD = re.compile(r'"target"\s*:\s*"history"')
+
+
+def _without_history_text(data: str) -> str:
+    return "\x1e".join(r for r in data.split("\x1e") if not HISTORY_RECORD.search(r))
+
+
+def _without_history_binary(data: bytes) -> bytes:
+    """MessagePack records (varint length prefix) minus those whose target is ``history``."""
+    kept: list[bytes] = []
+    at = 0
+    while at < len(data):
+        length = shift = 0
+        while True:
+            byte = data[at]
+            at += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        record = data[at:at + length]
+        at += length
+        if b"\xa7history" not in record[:32]:
+            kept.append(record)
+    return b"\n".join(kept)
 
 
 async def _first_frame(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> str:

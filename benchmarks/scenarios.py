@@ -122,6 +122,13 @@ class Deployed:
     poster: Poster | None
 
 
+FULL_UPSTREAM = ("connect", "talkers")
+"""Scenarios whose stack forwards connection events too. Every talker sends, and the app
+registers a connection it has not seen connect when it first sends (a late registration, with
+the history it missed): with ``connected`` forwarded that happens at connect, as in real use,
+and the measured phase is the steady chat."""
+
+
 def _messages_only_upstream(folder: Path) -> list[str]:
     """Flags for a stack whose service forwards only ``messages`` events upstream.
 
@@ -155,7 +162,7 @@ async def deploy(target: str, scenario: Scenario) -> AsyncIterator[Deployed]:
             argv = ["-m", "emulator", "--bind", "127.0.0.1", "--service-port", "0",
                     "--data-dir", data_dir, "--log-level", "WARNING",
                     "--settings", str(throughput_settings(Path(data_dir), ROOT))]
-            if scenario.kind == "connect":
+            if scenario.kind in FULL_UPSTREAM:
                 argv += ["--host-port", "0"]
             else:
                 argv += _messages_only_upstream(Path(data_dir))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.infra_checkov import failed_checks, run_checkov_on_each
+from tests.infra.infra_checkov import failed_checks, run_checkov
 from tests.infra.infra_contract import CHECKS, run_all
 from tests.infra.infra_model import load_infra
 from tests.infra.infra_mutations import CHECKOV_MUTATIONS, MUTATIONS
@@ -39,23 +39,26 @@ def test_infra_mutation_refuses_missing_snippet(make_infra_copy) -> None:
         mutation.apply(infra_dir)
 
 
-def test_checkov_fails_on_broken_copies(make_infra_copy) -> None:
+def test_checkov_mutations_include_the_signalr_essentials() -> None:
     assert {
         "upstream_auth_removed",
         "key_vault_reference_removed",
         "serverless_mode_removed",
     } <= set(CHECKOV_MUTATIONS)
-    copies = {"control": make_infra_copy("control")}
-    for name, mutation in CHECKOV_MUTATIONS.items():
-        copies[name] = make_infra_copy(name)
-        mutation.apply(copies[name])
 
-    runs = run_checkov_on_each(copies)
 
-    assert runs["control"][0] == 0
-    assert failed_checks(runs["control"][1]) == set()
-    for name, mutation in CHECKOV_MUTATIONS.items():
-        returncode, report = runs[name]
-        assert (name, returncode) == (name, 1)
-        assert report["summary"]["parsing_errors"] == 0
-        assert (name, failed_checks(report)) == (name, set(mutation.checkov))
+# One checkov run per copy (checkov 3.3.30 drops resources that two copies of the same templates
+# in one scan share by name), one test each so that test processes share them out.
+@pytest.mark.parametrize("name", ["control", *sorted(CHECKOV_MUTATIONS)])
+def test_checkov_verdict_on_a_copy(make_infra_copy, name: str) -> None:
+    """The unbroken copy passes; each broken copy fails exactly the checks named for it."""
+    infra_dir = make_infra_copy(name)
+    expected: set[str] = set()
+    if name != "control":
+        CHECKOV_MUTATIONS[name].apply(infra_dir)
+        expected = set(CHECKOV_MUTATIONS[name].checkov)
+
+    returncode, report = run_checkov("-d", str(infra_dir))
+
+    assert report["summary"]["parsing_errors"] == 0
+    assert (returncode, failed_checks(report)) == (1 if expected else 0, expected)
