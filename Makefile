@@ -28,7 +28,7 @@ soak: deps
 	SOAK_CLIENTS=500 SOAK_SECONDS=60 $(PY) -m pytest -p no:cacheprovider -s tests/hardening/test_hardening_soak.py $(PYTEST_ARGS)
 
 # Throughput, latency and capacity against python-socketio and a plain aiohttp server
-# (benchmarks/RESULTS.md). Loopback only, bounded; the default set takes about 12 minutes.
+# (benchmarks/RESULTS.md). Loopback only, bounded; the default set takes about 7 minutes.
 bench: deps
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
