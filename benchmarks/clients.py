@@ -164,7 +164,7 @@ class _SignalRBase:
                     token: str) -> Client:
         """The service's negotiate, the WebSocket, the handshake.
 
-        docs/signalr-protocol.md, "Negotiate", "Transports" and "Handshake".
+        docs/client-protocol.md, "Negotiate", "Transports" and "Handshake".
         """
         check_loopback(url)
         base, _, query = url.partition("?")

@@ -101,7 +101,7 @@ class SignalRMessagePackCodec(Codec):
     target: str = "broadcast"
 
     def handshake(self) -> bytes:
-        # The handshake is JSON whatever the hub protocol (docs/signalr-protocol.md, "Handshake").
+        # The handshake is JSON whatever the hub protocol (docs/client-protocol.md, "Handshake").
         return b'{"protocol":"messagepack","version":1}' + RECORD_SEPARATOR
 
     def message(self, text: str) -> bytes:

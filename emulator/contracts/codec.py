@@ -22,13 +22,13 @@ class HubProtocol:
     """A hub protocol: ``name`` for the handshake, bytes in and out, framing included.
 
     ``encode`` returns a framed record (what goes on the transport); ``encode_payload`` the bare
-    record (what goes upstream: docs/signalr-service.md, "Bodies"). ``decode_payload`` raises
+    record (what goes upstream: docs/serverless-contracts.md, "Bodies"). ``decode_payload`` raises
     ProtocolError for any malformed record and never anything else.
     """
 
     name: ClassVar[str]
     transfer_format: ClassVar[str]
-    """``Text`` or ``Binary`` (docs/signalr-protocol.md, "Negotiate")."""
+    """``Text`` or ``Binary`` (docs/client-protocol.md, "Negotiate")."""
     content_type: ClassVar[str]
     max_version: ClassVar[int] = 2
 

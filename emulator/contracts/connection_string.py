@@ -1,4 +1,4 @@
-"""Azure SignalR connection strings (docs/signalr-service.md, "Connection strings").
+"""Azure SignalR connection strings (docs/serverless-contracts.md, "Connection strings").
 
 ``Endpoint=https://x.service.signalr.net;AccessKey=...;Version=1.0;`` — keys are case-insensitive,
 a value is split on the first ``=``, both sides trimmed, empty segments ignored.
@@ -45,7 +45,7 @@ class ConnectionString:
     def audience_base(self) -> str:
         """``scheme://host`` of the endpoint: the SDK leaves the port out of token audiences.
 
-        docs/signalr-service.md, "Client tokens".
+        docs/serverless-contracts.md, "Client tokens".
         """
         parts = urlsplit(self.endpoint)
         return f"{parts.scheme}://{parts.hostname}"

@@ -1,4 +1,4 @@
-"""Transport framing of hub messages, incremental (docs/signalr-protocol.md, "JSON hub protocol"
+"""Transport framing of hub messages, incremental (docs/client-protocol.md, "JSON hub protocol"
 and "MessagePack hub protocol").
 
 * Text: each record is followed by the record separator 0x1E.

@@ -1,4 +1,4 @@
-"""The JSON hub protocol (docs/signalr-protocol.md, "JSON hub protocol"; dotnet/aspnetcore
+"""The JSON hub protocol (docs/client-protocol.md, "JSON hub protocol"; dotnet/aspnetcore
 ``src/SignalR/docs/specs/HubProtocol.md``, "JSON Encoding").
 
 UTF-8 JSON objects, each ended by 0x1E. Property names are case-sensitive; unknown properties

@@ -1,4 +1,4 @@
-"""Hub messages as frozen values (docs/signalr-protocol.md, "Hub messages").
+"""Hub messages as frozen values (docs/client-protocol.md, "Hub messages").
 
 Only the shapes live here; ``json_hub`` and ``msgpack_hub`` turn them into bytes and back.
 """

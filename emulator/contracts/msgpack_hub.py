@@ -1,4 +1,4 @@
-"""The MessagePack hub protocol (docs/signalr-protocol.md, "MessagePack hub protocol"; the spec is
+"""The MessagePack hub protocol (docs/client-protocol.md, "MessagePack hub protocol"; the spec is
 dotnet/aspnetcore ``src/SignalR/docs/specs/HubProtocol.md``, "MessagePack (MsgPack) encoding").
 
 Each message is a MessagePack array whose first element is the type, preceded on the wire by a

@@ -1,4 +1,4 @@
-"""Upstream signatures (docs/signalr-service.md, "Signature"; docs/functions-host.md, "SignalR
+"""Upstream signatures (docs/serverless-contracts.md, "Signature"; docs/functions-host.md, "SignalR
 trigger webhook").
 
 ``X-ASRS-Signature: sha256=<hex HMAC-SHA256(key=UTF-8(AccessKey), msg=UTF-8(connectionId))>``, one
@@ -27,7 +27,7 @@ def _signature(key: str, connection_id: str) -> str:
 def sign_connection_id(connection_id: str, keys: Iterable[str]) -> str:
     """The header value: one signature per key, comma-separated with no space.
 
-    The Functions extension splits the header on ``,`` (docs/signalr-service.md, "Signature").
+    The Functions extension splits the header on ``,`` (docs/serverless-contracts.md, "Signature").
     """
     return ",".join(_signature(key, connection_id) for key in keys)
 

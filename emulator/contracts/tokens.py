@@ -1,4 +1,5 @@
-"""Access tokens: HS256 JWTs signed with the AccessKey (docs/signalr-service.md, "Access tokens").
+"""Access tokens: HS256 JWTs signed with the AccessKey (docs/serverless-contracts.md,
+"Access tokens").
 
 The key is the UTF-8 bytes of the AccessKey string as written in the connection string, not its
 base64 decoding. Pure: the caller passes ``now`` (Unix seconds).
@@ -35,7 +36,7 @@ ALGORITHMS = ["HS256", "HS384", "HS512"]
 NAME_IDENTIFIER = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier"
 USER_ID = "asrs.s.uid"
 # Claims the token format owns; a custom claim of the same name is renamed ``asrs.u.<name>``
-# (docs/signalr-service.md, "Client tokens").
+# (docs/serverless-contracts.md, "Client tokens").
 RESERVED_CLAIMS = frozenset(
     {"aud", "exp", "iat", "nbf", "iss", "actort", "acr", "azp", "c_hash", "jti", "nonce"}
 )
@@ -188,7 +189,7 @@ def client_audience_matches(aud: str, hub: str) -> bool:
     """Lenient client-audience check: ``…/client/?hub=<hub>`` whatever the scheme, host and port.
 
     Local clients reach the service as ``localhost`` or ``127.0.0.1`` on any port, and the SDK
-    leaves the port out of the audience (docs/signalr-service.md, "Client tokens"), so only the
+    leaves the port out of the audience (docs/serverless-contracts.md, "Client tokens"), so only the
     path and the hub are compared.
     """
     path, query = _path_and_query(aud)
@@ -199,7 +200,8 @@ def client_audience_matches(aud: str, hub: str) -> bool:
 def rest_audience_matches(aud: str, request_path: str) -> bool:
     """Lenient REST-audience check: compare paths without query, trailing slash or port.
 
-    Learn and the Management SDK disagree on the query (docs/signalr-service.md, "REST tokens").
+    Learn and the Management SDK disagree on the query (docs/serverless-contracts.md,
+    "REST tokens").
     """
     path, _ = _path_and_query(aud)
     return path == request_path.rstrip("/").lower()

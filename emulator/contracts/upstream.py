@@ -1,5 +1,5 @@
 """The ``X-ASRS-*`` headers of an upstream request, as the service writes them and the Functions
-host reads them (docs/signalr-service.md, "Upstream").
+host reads them (docs/serverless-contracts.md, "Upstream").
 
 Claims travel as ``type: value`` pairs joined by ``, ``; the client's query string travels
 without its ``access_token`` (a secret). Header values never hold control characters.

@@ -1,7 +1,7 @@
 """Reading and checking access tokens on incoming requests.
 
-docs/signalr-service.md, "Access tokens"; where a client puts its token: docs/signalr-protocol.md,
-"Negotiate".
+docs/serverless-contracts.md, "Access tokens"; where a client puts its token:
+docs/client-protocol.md, "Negotiate".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Client endpoints: ``POST /client/negotiate`` and ``/client/``.
 
-docs/signalr-protocol.md, "Negotiate" and "Transports".
+docs/client-protocol.md, "Negotiate" and "Transports".
 """
 
 from __future__ import annotations

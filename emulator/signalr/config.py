@@ -1,7 +1,7 @@
 """Configuration of the local SignalR Service: one frozen dataclass, loaded once.
 
 The upstream rules use the ``settings.json`` shape of Microsoft's emulator
-(docs/signalr-service.md, "Settings" and "Microsoft's emulator")::
+(docs/serverless-contracts.md, "Settings" and "Microsoft's emulator")::
 
     {"UpstreamSettings": {"Templates": [
         {"UrlTemplate": "http://localhost:7071/runtime/webhooks/signalr",
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 DEFAULT_ACCESS_KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
-"""The fixed development key of Microsoft's emulator (docs/signalr-service.md, "Microsoft's
+"""The fixed development key of Microsoft's emulator (docs/serverless-contracts.md, "Microsoft's
 emulator"): public, so fine on loopback only."""
 
 
@@ -46,7 +46,7 @@ class ServiceConfig:
     upstream: tuple[UpstreamTemplate, ...] = ()
     """Upstream rules in order; the first match wins. Empty: client messages are ignored."""
     keep_alive_interval: float = 15.0
-    """Seconds of outbound silence before the service pings a client (docs/signalr-protocol.md,
+    """Seconds of outbound silence before the service pings a client (docs/client-protocol.md,
     "Keep-alive and timeouts")."""
     client_timeout: float = 30.0
     """Seconds without any client message (pings included) before the client is dropped."""
@@ -56,16 +56,16 @@ class ServiceConfig:
     """Seconds an upstream request may take; then invoke gets an error completion.
 
     Microsoft's emulator uses HttpClient's default of 100 s; the real service's value is not
-    documented (docs/signalr-service.md, "Not confirmed, and where sources disagree"). 30 s
+    documented (docs/serverless-contracts.md, "Not confirmed, and where sources disagree"). 30 s
     matches the client's server timeout.
     """
     max_message_size: int = 1024 * 1024
-    """Largest hub message a client may send, in bytes (docs/signalr-service.md, "Limits")."""
+    """Largest hub message a client may send, in bytes (docs/serverless-contracts.md, "Limits")."""
     send_queue_size: int = 1000
     """Messages waiting for one client; past this the client is dropped, never the others."""
     negotiate_ttl: float = 5.0
-    """Seconds between negotiate and connect; a later connect gets 404 (docs/signalr-service.md,
-    "Client endpoints")."""
+    """Seconds between negotiate and connect; a later connect gets 404
+    (docs/serverless-contracts.md, "Client endpoints")."""
     body_timeout: float = 30.0
     """Seconds a client has to send the body of a request (a send, a REST call)."""
     long_poll_timeout: float = 90.0

@@ -3,7 +3,7 @@ to the first matching upstream rule; an invocation's answer becomes the caller's
 
 A failing upstream never drops the connection: ``connected`` and ``disconnected`` are
 notifications (failures are logged), and an invocation that cannot be delivered gets an error
-completion (docs/signalr-service.md, "Upstream").
+completion (docs/serverless-contracts.md, "Upstream").
 """
 
 from __future__ import annotations

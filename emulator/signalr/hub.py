@@ -1,7 +1,7 @@
 """Who is connected where: hubs, users and groups, as plain dicts (no sockets, no clock).
 
 Hub names are case-insensitive (stored lower-cased, as the Management SDK sends them:
-docs/signalr-service.md, "Versions and routes"); user ids, group names and connection ids are
+docs/serverless-contracts.md, "Versions and routes"); user ids, group names and connection ids are
 compared ordinally. User↔group memberships outlive connections:
 they apply to a user's current and future connections until removed or expired (``ttl``).
 """
@@ -172,7 +172,7 @@ class HubState(Generic[C]):
         memberships[group] = None if ttl is None else now + ttl
         if ttl is None:
             # Only the latest 100 groups a user joined without a TTL are kept (the ``ttl`` text of
-            # Azure/azure-signalr docs/swagger/V20220601.json; docs/signalr-service.md, "Groups
+            # Azure/azure-signalr docs/swagger/V20220601.json; docs/serverless-contracts.md, "Groups
             # and users").
             lasting = [g for g, expiry in memberships.items() if expiry is None]
             for stale in lasting[:-MAX_USER_GROUPS_WITHOUT_TTL]:

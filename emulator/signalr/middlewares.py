@@ -8,7 +8,7 @@ Origins (:mod:`emulator.origins`): a browser request from an origin the configur
 allow gets 403 on every route, WebSocket upgrades included, before any token is looked at. For
 allowed origins a page connects with credentials, so the origin is echoed (never ``*``),
 credentials are allowed, requested headers are echoed, and preflights are answered before any
-authentication (docs/signalr-protocol.md, "CORS").
+authentication (docs/client-protocol.md, "CORS").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``negotiate`` hands out an id (and, with version 1, a secret token); the connect that follows
 within ``negotiate_ttl`` claims it. A session stays registered by its token until it finishes,
 so later requests (long-polling polls and sends, a stateful reattach) find it.
-(docs/signalr-protocol.md, "Negotiate".)
+(docs/client-protocol.md, "Negotiate".)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The data-plane REST API: v1 (``/api/v1/...``) and the dated versions up to 2024-12-01
 (``/api/...``).
 
-docs/signalr-service.md, "REST API".
+docs/serverless-contracts.md, "REST API".
 
 Every route but health needs a JWT signed with an access key whose ``aud`` is this URL (compared
 leniently: no query, trailing slash or port). Routes are a table of :class:`Route` rows: method,
@@ -53,7 +53,7 @@ from .session import Session
 __all__ = ["MAX_BODY_SIZE", "ROUTES", "Route", "rest_routes"]
 
 MAX_BODY_SIZE = 1024 * 1024
-"""REST bodies are at most 1 MB (docs/signalr-service.md, "Limits")."""
+"""REST bodies are at most 1 MB (docs/serverless-contracts.md, "Limits")."""
 
 Handler = Callable[["RestCall"], Awaitable[Any]]
 
@@ -223,7 +223,7 @@ async def generate_token(call: RestCall) -> dict[str, str]:
 
 async def list_group_connections(call: RestCall) -> dict[str, Any]:
     """One page of ``GroupMemberPagedValues``; an empty or unknown group is an empty page
-    (docs/signalr-service.md, "Listing a group's connections")."""
+    (docs/serverless-contracts.md, "Listing a group's connections")."""
     page = parse_page_request(call.query)
     members, more = call.service.state.group_members(
         call.hub, call.group, after=page.continuation_token, limit=page.limit)

@@ -45,7 +45,7 @@ SHUTDOWN_TIMEOUT = 5.0
 def handshake_timeout(claims: Mapping[str, Any], default: float) -> float:
     """``asrs.s.cht`` (seconds, at most 30) overrides the default.
 
-    docs/signalr-service.md, "Client tokens".
+    docs/serverless-contracts.md, "Client tokens".
     """
     value = claims.get("asrs.s.cht")
     try:
@@ -118,7 +118,7 @@ class SignalRService:
         core = HubConnection(
             now=self.monotonic(), limits=limits, protocols=PROTOCOLS,
             transfer_formats=transfer_formats,
-            # Buffering is for WebSockets only (docs/signalr-protocol.md, "Stateful reconnect").
+            # Buffering is for WebSockets only (docs/client-protocol.md, "Stateful reconnect").
             stateful_requested=bool(pending and pending.stateful) and transport == "WebSockets",
             sends_pings=transport != "LongPolling",
         )

@@ -1,6 +1,6 @@
 """Fuzzing the hub protocol cores: framing, JSON and MessagePack codecs, handshake, connection.
 
-Contract (docs/signalr-protocol.md, "JSON hub protocol" and "MessagePack hub protocol";
+Contract (docs/client-protocol.md, "JSON hub protocol" and "MessagePack hub protocol";
 websockets' fuzz contract): any input either decodes or raises ``ProtocolError`` — nothing else —
 and what decodes re-encodes to the same message.
 """

@@ -1,5 +1,5 @@
 """Fuzzing the service's pure request rules: upstream URL templates and headers, tokens,
-signatures and connection strings (docs/signalr-service.md, "Connection strings", "Access
+signatures and connection strings (docs/serverless-contracts.md, "Connection strings", "Access
 tokens" and "Upstream").
 
 Contract: any input gives a result or the module's documented error; secrets and control

@@ -1,4 +1,4 @@
-"""Fuzzing stateful-reconnect bookkeeping (docs/signalr-protocol.md, "Stateful reconnect").
+"""Fuzzing stateful-reconnect bookkeeping (docs/client-protocol.md, "Stateful reconnect").
 
 A model of the peer drives the buffer with any interleaving of sends, acks, drops and replays:
 after every reattach the peer gets each unacknowledged message exactly once, in order, and the

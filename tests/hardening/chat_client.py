@@ -2,7 +2,7 @@
 
 It follows the page's path exactly — ``POST /api/negotiate`` on the Functions host (user name in
 ``x-ms-client-principal-name``), then ``POST /client/negotiate`` on the service, then the
-WebSocket with the handshake (docs/signalr-protocol.md, "Negotiate", "Transports" and
+WebSocket with the handshake (docs/client-protocol.md, "Negotiate", "Transports" and
 "Handshake") — so hundreds of them can load
 the whole stack from one process (the soak), where hundreds of Node processes would not fit.
 """

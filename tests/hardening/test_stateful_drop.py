@@ -1,5 +1,5 @@
 """A transport dropped in the middle of a stream, with stateful reconnect on
-(docs/signalr-protocol.md, "Stateful reconnect"): every message arrives exactly once, in order per
+(docs/client-protocol.md, "Stateful reconnect"): every message arrives exactly once, in order per
 sender.
 
 Official ``@microsoft/signalr`` clients (Node, ``withStatefulReconnect()``) talk to the chat app

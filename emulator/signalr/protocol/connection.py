@@ -13,7 +13,7 @@ Sequence, buffering, detach, reattach and replay) and why the connection closed.
 
 Peer errors never raise: the core records the error, queues the answer the protocol wants (a
 handshake error or a Close message), reports :class:`ConnectionFailed` and moves to ``CLOSED``
-(docs/signalr-protocol.md, "Errors"). Misuse by our own code raises :class:`InvalidState`.
+(docs/client-protocol.md, "Errors"). Misuse by our own code raises :class:`InvalidState`.
 The core never reads the clock: every method that needs the time takes ``now``.
 """
 
@@ -353,7 +353,7 @@ class HubConnection:
 
     def reattach(self) -> tuple[int, int]:
         """A new transport for a detached connection: Sequence{first unacked id}, then the
-        replay, are queued (docs/signalr-protocol.md, "Stateful reconnect").
+        replay, are queued (docs/client-protocol.md, "Stateful reconnect").
 
         Returns (first id, messages replayed).
         """
@@ -421,7 +421,7 @@ class HubConnection:
         self.version = request.version
         self._reader = protocol.make_reader(self.limits.max_message_size)
         self.state = State.OPEN
-        # Buffering needs a version 2 handshake (docs/signalr-protocol.md, "Stateful reconnect").
+        # Buffering needs a version 2 handshake (docs/client-protocol.md, "Stateful reconnect").
         stateful = self.stateful_requested and request.version >= 2
         if stateful:
             self.buffer = MessageBuffer(self.limits.max_queued)

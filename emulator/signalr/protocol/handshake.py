@@ -1,4 +1,4 @@
-"""The hub handshake (docs/signalr-protocol.md, "Handshake").
+"""The hub handshake (docs/client-protocol.md, "Handshake").
 
 The client's first record is always JSON, ended by 0x1E, in a text or binary frame:
 ``{"protocol": "json" | "messagepack", "version": N}``. The server answers ``{}`` + 0x1E, or

@@ -1,4 +1,4 @@
-"""The service's negotiate answer (docs/signalr-protocol.md, "Negotiate").
+"""The service's negotiate answer (docs/client-protocol.md, "Negotiate").
 
 Version 1 has a secret ``connectionToken`` (the ``id`` of later requests) besides the public
 ``connectionId``; version 0 has none and the id is the token. Never a ``url``: the JS client

@@ -1,6 +1,6 @@
 """The paging contract of the REST API's list routes (2024-12-01), pure.
 
-docs/signalr-service.md, "Listing a group's connections": ``maxpagesize`` (1 to 200, default
+docs/serverless-contracts.md, "Listing a group's connections": ``maxpagesize`` (1 to 200, default
 200) bounds one page, ``top`` (at least 1; unset: everything) bounds the whole listing, and every
 page but the last carries ``nextLink``, an absolute URL whose query holds the
 ``continuationToken`` of the next page. Here the token is the last connection id of the page (a

@@ -1,6 +1,6 @@
 """REST request pieces, pure: the message body and name rules.
 
-docs/signalr-service.md, "REST API".
+docs/serverless-contracts.md, "REST API".
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ _BINARY_TYPE = "application/octet-stream"
 _DIGITS = re.compile(r"[0-9]+")
 
 REST_VERSIONS = ("2022-06-01", "2023-07-01", "2024-12-01")
-"""The dated REST versions with a published spec, oldest first (docs/signalr-service.md,
+"""The dated REST versions with a published spec, oldest first (docs/serverless-contracts.md,
 "Versions and routes")."""
 LATEST_REST_VERSION = REST_VERSIONS[-1]
 
@@ -47,7 +47,7 @@ LATEST_REST_VERSION = REST_VERSIONS[-1]
 def check_api_version(requested: str | None, since: str) -> None:
     """400 when ``requested`` names a published version older than ``since``, the first version
     whose spec has the route. A missing or unknown version is let through, as Microsoft's
-    emulator lets every version through (docs/signalr-service.md, "Versions and routes")."""
+    emulator lets every version through (docs/serverless-contracts.md, "Versions and routes")."""
     if requested is not None and requested in REST_VERSIONS and requested < since:
         raise BadRequest(f"api-version {requested} has no such operation; it was added in "
                          f"{since} (use api-version={LATEST_REST_VERSION})")
@@ -120,7 +120,7 @@ def parse_payload(body: bytes, content_type: str) -> tuple[Invocation, dict[str,
     ``application/json`` (and ``+json``): ``{"target", "arguments"}``. ``application/x-msgpack``:
     the same object as a MessagePack map. ``application/octet-stream``: the Management SDK's
     pre-serialised form, a MessagePack map ``{"json": bin, "messagepack": bin}`` holding one
-    framed Invocation per hub protocol (docs/signalr-service.md, "Bodies").
+    framed Invocation per hub protocol (docs/serverless-contracts.md, "Bodies").
     """
     if not body.strip():
         raise BadRequest("Message in request body is required.")

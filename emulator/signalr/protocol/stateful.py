@@ -1,4 +1,4 @@
-"""Stateful reconnect bookkeeping, pure (docs/signalr-protocol.md, "Stateful reconnect").
+"""Stateful reconnect bookkeeping, pure (docs/client-protocol.md, "Stateful reconnect").
 
 Only Invocation, StreamItem, Completion, StreamInvocation and CancelInvocation are numbered,
 from 1, for the whole logical connection. Outgoing ones stay buffered until the peer acks them;

@@ -1,4 +1,4 @@
-"""Upstream (webhook) rules, URLs, headers, bodies and completions (docs/signalr-service.md,
+"""Upstream (webhook) rules, URLs, headers, bodies and completions (docs/serverless-contracts.md,
 "Upstream").
 
 Pure: the caller does the HTTP and passes the status and body back in.
@@ -50,7 +50,7 @@ MESSAGES = "messages"
 MAX_RESPONSE_SIZE = 16 * 1024 * 1024
 """An ``invoke`` response over 16 MiB is refused, as Microsoft's emulator does.
 
-docs/signalr-service.md, "Responses".
+docs/serverless-contracts.md, "Responses".
 """
 
 
@@ -62,11 +62,11 @@ def _split_pattern(pattern: str | None) -> tuple[str, ...] | None:
 
 @dataclass(frozen=True, kw_only=True)
 class UpstreamTemplate:
-    """One item of ``UpstreamSettings.Templates`` (docs/signalr-service.md, "Settings").
+    """One item of ``UpstreamSettings.Templates`` (docs/serverless-contracts.md, "Settings").
 
     A pattern is ``*`` (anything; also anywhere in a list), ``a,b,c`` (any listed name, trimmed)
     or an exact name, compared case-sensitively. ``None`` (JSON ``null``) matches nothing;
-    an omitted pattern is ``*`` (docs/signalr-service.md, "Rules and matching").
+    an omitted pattern is ``*`` (docs/serverless-contracts.md, "Rules and matching").
     """
 
     url_template: str
@@ -110,7 +110,7 @@ def _escape(value: str) -> str:
 def expand_url(url_template: str, hub: str, category: str, event: str) -> str:
     """Replace ``{hub}``, ``{category}``, ``{event}`` with escaped values.
 
-    docs/signalr-service.md, "URL templates".
+    docs/serverless-contracts.md, "URL templates".
     """
     return (
         url_template.replace("{hub}", _escape(hub))
@@ -132,7 +132,7 @@ def build_upstream_headers(
     client_query: str = "",
     claims_header: str | None = None,
 ) -> dict[str, str]:
-    """Every ``X-ASRS-*`` header of an upstream request (docs/signalr-service.md, "Headers" and
+    """Every ``X-ASRS-*`` header of an upstream request (docs/serverless-contracts.md, "Headers" and
     "Signature").
 
     ``claims_header``: ``format_claims(claims)`` computed once per connection, used instead of
@@ -167,11 +167,11 @@ def disconnected_body(error: str | None) -> bytes:
 
 
 def invocation_body(invocation: Invocation, protocol: HubProtocol) -> bytes:
-    """The client's invocation re-encoded without transport framing (docs/signalr-service.md,
+    """The client's invocation re-encoded without transport framing (docs/serverless-contracts.md,
     "Bodies").
 
     Message headers named ``Authorization`` are dropped: signalrcore copies its bearer token
-    into them (docs/signalr-protocol.md, "Python clients") and it must not travel further.
+    into them (docs/client-protocol.md, "Python clients") and it must not travel further.
     """
     headers = {k: v for k, v in invocation.headers.items() if k.lower() != "authorization"}
     if headers != dict(invocation.headers):
@@ -192,7 +192,7 @@ def completion_for_response(
 ) -> bytes:
     """What the caller of ``invoke`` receives for an upstream answer, framed.
 
-    docs/signalr-service.md, "Responses".
+    docs/serverless-contracts.md, "Responses".
 
     200 with a body: the body itself, which must already be framed hub messages in the
     caller's protocol (checked, so a bad upstream cannot break the client's parser).

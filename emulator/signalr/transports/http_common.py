@@ -46,7 +46,7 @@ async def handle_post(request: web.Request, service: SignalRService,
                       session: Session) -> web.Response:
     """``POST /client/?id=``: the body is one or more messages.
 
-    docs/signalr-protocol.md, "Transports".
+    docs/client-protocol.md, "Transports".
     """
     attachment = session.attachment
     if not isinstance(attachment, HttpAttachment):

@@ -1,4 +1,4 @@
-"""Long polling (docs/signalr-protocol.md, "Transports").
+"""Long polling (docs/client-protocol.md, "Transports").
 
 The first poll is answered at once with an empty 200. Later polls wait up to
 ``long_poll_timeout`` for data: 200 with everything queued, an empty 200 on timeout, 204 once

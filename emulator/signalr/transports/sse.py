@@ -1,4 +1,4 @@
-"""Server-Sent Events (docs/signalr-protocol.md, "Transports"): text only; sends come as POSTs.
+"""Server-Sent Events (docs/client-protocol.md, "Transports"): text only; sends come as POSTs.
 
 The response starts with ``:\\r\\n`` at once (Firefox fires ``open`` only then). Each queued
 item becomes one unnamed event: ``data: <line>\\r\\n`` per line, then a blank line.

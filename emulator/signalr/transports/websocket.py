@@ -1,4 +1,4 @@
-"""The WebSocket transport (docs/signalr-protocol.md, "Transports").
+"""The WebSocket transport (docs/client-protocol.md, "Transports").
 
 Feed, flush, write: one task reads the socket and feeds the service; what the connection's core
 queues is written by the service's :class:`~..session.Flusher` at the next turn of the loop,

@@ -36,7 +36,7 @@ def upstream_headers(category: str, event: str, *, key: str = ACCESS_KEY,
 
 def invocation(target: str, arguments: list, invocation_id: str | None = "7") -> bytes:
     """The body the service sends: the invocation without the record separator
-    (docs/signalr-service.md, "Bodies")."""
+    (docs/serverless-contracts.md, "Bodies")."""
     message = {"type": 1, "target": target, "arguments": arguments}
     if invocation_id is not None:
         message["invocationId"] = invocation_id

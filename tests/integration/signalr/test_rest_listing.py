@@ -1,6 +1,6 @@
 """Listing a group's connections (2024-12-01) and the 501 answers, through real HTTP.
 
-docs/signalr-service.md, "Listing a group's connections"; emulator/signalr/README.md,
+docs/serverless-contracts.md, "Listing a group's connections"; emulator/signalr/README.md,
 "Not implemented".
 """
 

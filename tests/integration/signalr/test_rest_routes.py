@@ -1,6 +1,6 @@
 """Every REST route of v1, 2022-06-01 and 2024-12-01, with its status code.
 
-docs/signalr-service.md, "Versions and routes".
+docs/serverless-contracts.md, "Versions and routes".
 """
 
 from __future__ import annotations

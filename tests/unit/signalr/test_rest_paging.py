@@ -1,6 +1,6 @@
 """The REST API's paging contract and the request rules of 2024-12-01 (pure).
 
-docs/signalr-service.md, "Listing a group's connections" and "Versions and routes".
+docs/serverless-contracts.md, "Listing a group's connections" and "Versions and routes".
 """
 
 from __future__ import annotations

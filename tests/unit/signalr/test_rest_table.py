@@ -1,6 +1,6 @@
 """The REST route table against the spec's route list and the service README.
 
-docs/signalr-service.md, "Versions and routes"; emulator/signalr/README.md, "Not implemented".
+docs/serverless-contracts.md, "Versions and routes"; emulator/signalr/README.md, "Not implemented".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Upstream templates, URLs, headers, bodies and completion mapping.
 
-docs/signalr-service.md, "Upstream".
+docs/serverless-contracts.md, "Upstream".
 """
 
 from __future__ import annotations
