@@ -21,10 +21,12 @@ _parsers = threading.local()
 
 
 def _yacc_once(*args: Any, module: Any = None, start: Any = None, **kwargs: Any) -> Any:
+    if module is None or args:  # a grammar found some other way: build it as PLY would
+        return _build(*args, module=module, start=start, **kwargs)
     cache = _parsers.__dict__.setdefault("by_grammar", {})
     key = (type(module), start)
     if key not in cache:
-        cache[key] = _build(*args, module=module, start=start, **kwargs)
+        cache[key] = _build(module=module, start=start, **kwargs)
     return cache[key]
 
 
