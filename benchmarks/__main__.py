@@ -18,7 +18,7 @@ from typing import Any
 from emulator.serve import raise_open_files_limit
 
 from .report import check_targets, format_report, machine
-from .scenarios import DEFAULT_SET, REPEATS, SCENARIOS, run_scenario
+from .scenarios import DEFAULT_SET, REPEATS, SCENARIOS, run_scenario, targets_of
 
 __all__ = ["main"]
 
@@ -53,9 +53,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         scenario = SCENARIOS[name]
         if args.scale != 1.0:
             scenario = scenario.scaled(args.scale)
-        for target in scenario.targets:
-            if wanted and target not in wanted:
-                continue
+        for target in targets_of(scenario, wanted):
             started = time.perf_counter()
             profile = None
             if args.profile:

@@ -13,7 +13,8 @@ from typing import Any
 
 __all__ = ["plot_results"]
 
-COLOURS = {"signalr": "#1f77b4", "socketio": "#ff7f0e", "aiohttp": "#2ca02c"}
+COLOURS = {"signalr": "#1f77b4", "socketio": "#ff7f0e", "aiohttp": "#2ca02c",
+           "signalr-split": "#9467bd"}
 TRAFFIC = ("fanout", "rate", "talkers", "rest", "rest-rate")
 
 

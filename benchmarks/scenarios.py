@@ -49,10 +49,22 @@ from .processes import ROOT, Server, start_server
 from .servers.serve import READY_PREFIX
 from .wire import CODECS, make_tag
 
-__all__ = ["DEFAULT_SET", "REPEATS", "SCENARIOS", "TARGETS", "Scenario", "message_text",
-           "run_scenario"]
+__all__ = ["DEFAULT_SET", "REPEATS", "SCENARIOS", "SPLIT", "TARGETS", "Scenario", "message_text",
+           "run_scenario", "targets_of"]
 
 TARGETS = ("signalr", "socketio", "aiohttp")
+SPLIT = "signalr-split"
+"""The stack as two processes (``servers/split_stack.py``): run only when ``--targets`` names it,
+in the scenarios whose messages clients send."""
+SPLIT_KINDS = ("fanout", "rate", "talkers", "connect")
+
+
+def targets_of(scenario: Scenario, wanted: list[str]) -> list[str]:
+    """The targets a run of ``scenario`` covers: its own, the opt-in split stack if named, and
+    only those in ``wanted`` when it is not empty."""
+    targets = [*scenario.targets, *((SPLIT,) if SPLIT in wanted and scenario.kind in SPLIT_KINDS
+                                    else ())]
+    return [t for t in targets if not wanted or t in wanted]
 FILLER = " the quick brown fox jumps over the lazy dog 0123456789"
 
 
@@ -158,15 +170,20 @@ async def deploy(target: str, scenario: Scenario) -> AsyncIterator[Deployed]:
         server: Server
         connector: Connector
         poster: Poster | None = None
-        if target == "signalr" and not service_only:
-            argv = ["-m", "emulator", "--bind", "127.0.0.1", "--service-port", "0",
-                    "--data-dir", data_dir, "--log-level", "WARNING",
-                    "--settings", str(throughput_settings(Path(data_dir), ROOT))]
+        if target in ("signalr", SPLIT) and not service_only:
+            settings = str(throughput_settings(Path(data_dir), ROOT))
+            if target == SPLIT:
+                argv = ["-m", "benchmarks.servers.split_stack", "--data-dir", data_dir,
+                        "--settings", settings]
+            else:
+                argv = ["-m", "emulator", "--bind", "127.0.0.1", "--service-port", "0",
+                        "--data-dir", data_dir, "--log-level", "WARNING", "--settings", settings]
             if scenario.kind in FULL_UPSTREAM:
                 argv += ["--host-port", "0"]
             else:
                 argv += _messages_only_upstream(Path(data_dir))
-            server = await start_server("stack", argv, "emulator ready:")
+            ready = "split stack ready:" if target == SPLIT else "emulator ready:"
+            server = await start_server("stack", argv, ready)
             connector = SignalRStackConnector(codec, host_url=server.urls[1])
             poster = Poster(f"{server.urls[0]}/api/hubs/{HUB}/:send?api-version=2022-06-01",
                             access_key=DEFAULT_ACCESS_KEY)

@@ -17,7 +17,7 @@ import pytest
 from benchmarks.clients import check_loopback
 from benchmarks.generator import Tracker
 from benchmarks.report import TARGET_CHECKS, check_targets, format_report, judge
-from benchmarks.scenarios import SCENARIOS, message_text, run_scenario
+from benchmarks.scenarios import SCENARIOS, message_text, run_scenario, targets_of
 from benchmarks.wire import TAG, SignalRMessagePackCodec, SocketIOCodec, make_tag, varint
 from tests.support.timeouts import TIMEOUT
 
@@ -99,7 +99,7 @@ def test_benchmarks_report_target_must_hold_in_every_run() -> None:
     assert wrong is not None and wrong["verdict"].startswith("does not stand")
 
 
-@pytest.mark.parametrize("target", ["aiohttp", "socketio", "signalr"])
+@pytest.mark.parametrize("target", ["aiohttp", "socketio", "signalr", "signalr-split"])
 async def test_benchmarks_smoke_fanout_delivers_everything_once(target: str) -> None:
     """A tiny fan-out through each server: every message reaches every receiver once."""
     if target == "socketio" and importlib.util.find_spec("socketio") is None:
@@ -131,3 +131,10 @@ async def test_benchmarks_smoke_capacity_probe_reaches_every_idle_client() -> No
     assert result["connections"] == 20
     assert result["delivered"] == 20
     assert make_tag(0, 0) in message_text(0, 0)
+
+
+def test_benchmarks_split_stack_runs_only_when_named_and_where_clients_send() -> None:
+    fanout, rest = SCENARIOS["fanout-100"], SCENARIOS["rest"]
+    assert targets_of(fanout, []) == ["signalr", "socketio", "aiohttp"]
+    assert targets_of(fanout, ["signalr", "signalr-split"]) == ["signalr", "signalr-split"]
+    assert targets_of(rest, ["signalr-split"]) == []  # the service alone: nothing to split
