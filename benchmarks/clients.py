@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from emulator.contracts import client_audience, issue_token
+from emulator.contracts.framing import split_length_prefixed
 
 from .wire import TAG, Codec
 
@@ -122,22 +123,8 @@ def _without_history_text(data: str) -> str:
 
 def _without_history_binary(data: bytes) -> bytes:
     """MessagePack records (varint length prefix) minus those whose target is ``history``."""
-    kept: list[bytes] = []
-    at = 0
-    while at < len(data):
-        length = shift = 0
-        while True:
-            byte = data[at]
-            at += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        record = data[at:at + length]
-        at += length
-        if b"\xa7history" not in record[:32]:
-            kept.append(record)
-    return b"\n".join(kept)
+    records = split_length_prefixed(data)
+    return b"\n".join(r for r in records if b"\xa7history" not in r[:32])
 
 
 async def _first_frame(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> str:

@@ -11,11 +11,13 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ROOT", "ProcessStats", "Server", "read_stats", "start_server"]
+__all__ = ["ROOT", "ProcessStats", "Server", "free_loopback_port", "read_stats",
+           "start_server"]
 
 ROOT = Path(__file__).resolve().parents[1]
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -95,6 +97,13 @@ async def _drain(server: Server) -> None:
     async for raw in server.process.stdout:
         server.output.append(raw.decode(errors="replace").rstrip())
         del server.output[:-200]  # keep the tail for error messages
+
+
+def free_loopback_port() -> int:
+    """A port free on 127.0.0.1 a moment ago, for a server that must be told its port first."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def start_server(name: str, argv: list[str], ready_prefix: str,

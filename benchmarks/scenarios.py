@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -45,7 +44,7 @@ from .generator import (
     settle,
 )
 from .join_storm import run_join_storm, throughput_settings
-from .processes import ROOT, Server, start_server
+from .processes import ROOT, Server, free_loopback_port, start_server
 from .servers.serve import READY_PREFIX
 from .wire import CODECS, make_tag
 
@@ -149,9 +148,7 @@ def _messages_only_upstream(folder: Path) -> list[str]:
     set-up of 1,000 receivers take minutes; the ``connect`` scenario measures that path instead.
     The rule names the host's port, so the port is chosen here (free a moment ago, loopback).
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_loopback_port()
     settings = folder / "service-settings.json"
     settings.write_text(json.dumps({"UpstreamSettings": {"Templates": [{
         "UrlTemplate": f"http://127.0.0.1:{port}/runtime/webhooks/signalr",

@@ -19,25 +19,19 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 from emulator.signalr import DEFAULT_ACCESS_KEY
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..processes import ROOT, free_loopback_port
+
 STOP_TIMEOUT = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _commands(args: argparse.Namespace
               ) -> dict[str, tuple[list[str], dict[str, str], int]]:
-    service_port, host_port = _free_port(), args.host_port or _free_port()
+    service_port, host_port = free_loopback_port(), args.host_port or free_loopback_port()
     service = ["-m", "emulator.signalr", "--host", "127.0.0.1", "--port", str(service_port),
                "--access-key", DEFAULT_ACCESS_KEY, "--log-level", "WARNING"]
     if args.service_settings:

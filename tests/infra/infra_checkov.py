@@ -70,16 +70,14 @@ def run_checkov(
 
 
 def run_in_parallel(
-    runs: dict[str, tuple[tuple[str, ...], bool]],
+    runs: dict[str, tuple[tuple[str, ...], bool, bool]],
 ) -> dict[str, tuple[int, dict[str, Any]]]:
-    """``{name: (args, config)}`` -> ``{name: (exit code, report)}``, two runs at a time.
-
-    The first run is the ``checkov`` script itself, the others go through the launcher.
-    """
+    """``{name: (args, config, launcher)}`` -> ``{name: (exit code, report)}``, two runs at a
+    time (the arguments of :func:`run_checkov`)."""
     with ThreadPoolExecutor(max_workers=PARALLEL_RUNS) as pool:
         futures = {
-            name: pool.submit(run_checkov, *args, config=config, launcher=index > 0)
-            for index, (name, (args, config)) in enumerate(runs.items())
+            name: pool.submit(run_checkov, *args, config=config, launcher=launcher)
+            for name, (args, config, launcher) in runs.items()
         }
         return {name: future.result() for name, future in futures.items()}
 
