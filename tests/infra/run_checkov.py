@@ -1,6 +1,6 @@
 """checkov's own command line, minus a cost that is not checkov's work.
 
-Run with .venv-checkov's Python: ``python tests/infra/run_checkov.py <checkov arguments>``.
+Run with .venv-checkov's Python: ``python -m tests.infra.run_checkov <checkov arguments>``.
 bc_jsonpath_ng (pinned by checkov 3.3.30) builds the PLY parse tables of its JSONPath grammar
 again for every path it parses: about 70 times per scan of infra/, two thirds of the scan's CPU.
 The tables depend only on the grammar, and its rules keep no state, so here each grammar's
@@ -37,4 +37,4 @@ from checkov.main import Checkov  # noqa: E402 - imported once the cache is in p
 if __name__ == "__main__":
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=SyntaxWarning)
-        sys.exit(Checkov().run())
+        sys.exit(Checkov(sys.argv[1:]).run())  # the default argv is bound when imported

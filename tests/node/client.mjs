@@ -1,77 +1,98 @@
-// A test driver around the official @microsoft/signalr client, steered by JSON lines.
+// A test driver for the official @microsoft/signalr client: one Node process holds any number of
+// HubConnections (as a Node app with several connections would), steered by JSON lines. Each
+// connection has its own HttpClient, so cookies and tokens are never shared between them.
 //
-// stdin, one command per line:
-//   {"id": 1, "op": "invoke", "method": "broadcast", "args": ["hi"]}   -> result / error event
-//   {"id": 2, "op": "send", "method": "broadcast", "args": ["hi"]}     -> sent / error event
-//   {"op": "stop"}                                                      -> closed event, exit 0
-// stdout, one event per line:
+// stdin, one command per line, each naming its connection with "client":
+//   {"client": 1, "op": "open", "options": {"url": "...", "name": "ann", ...}} -> started | fatal
+//   {"client": 1, "id": 1, "op": "invoke", "method": "broadcast", "args": ["hi"]} -> result | error
+//   {"client": 1, "id": 2, "op": "send", "method": "broadcast", "args": ["hi"]}   -> sent | error
+//   {"client": 1, "op": "stop"}                                                 -> closed, exited
+// stdout, one event per line, each with the "client" it belongs to:
 //   {"type": "started", "connectionId": "..."}          start() resolved
-//   {"type": "fatal", "error": "..."}                   start() rejected (then exit 1)
+//   {"type": "fatal", "error": "..."}                   start() rejected (then "exited")
 //   {"type": "message", "target": "newMessage", "args": [...]}
 //   {"type": "result", "id": 1, "result": ...} | {"type": "error", "id": 1, "error": "..."}
 //   {"type": "reconnecting", "error": "..."} | {"type": "reconnected", "connectionId": "..."}
 //   {"type": "closed", "error": "..." | null}
+//   {"type": "exited"}                                  the connection is gone for good
+// When stdin closes, every connection is stopped and the process exits.
 //
-// Flags: --url URL (the app's /api base, or a service /client/?hub= URL with --token),
-//   --name NAME (sent as x-ms-client-principal-name, what the page does in development),
-//   --token JWT, --transport WebSockets|ServerSentEvents|LongPolling, --protocol json|messagepack,
-//   --stateful, --reconnect, --listen a,b,c (client methods to subscribe to).
+// Options: url (the app's /api base, or a service /client/?hub= URL with token),
+//   name (sent as x-ms-client-principal-name, what the page does in development), token,
+//   transport WebSockets|ServerSentEvents|LongPolling, protocol json|messagepack,
+//   stateful, reconnect, listen "a,b,c" (client methods to subscribe to).
 import { createInterface } from "node:readline";
 import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
-function parseArgs(argv) {
-  const options = { listen: "newMessage,newConnection" };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i].replace(/^--/, "");
-    if (["stateful", "reconnect"].includes(flag)) options[flag] = true;
-    else options[flag] = argv[++i];
+const connections = new Map();
+const logLevel = process.env.SIGNALR_LOG_LEVEL === "debug" ? signalR.LogLevel.Debug : signalR.LogLevel.Warning;
+
+function build(options, emit) {
+  const connectionOptions = {};
+  if (options.name !== undefined) connectionOptions.headers = { "x-ms-client-principal-name": options.name };
+  if (options.token) connectionOptions.accessTokenFactory = () => options.token;
+  if (options.transport) connectionOptions.transport = signalR.HttpTransportType[options.transport];
+  let builder = new signalR.HubConnectionBuilder()
+    .withUrl(options.url, connectionOptions)
+    .configureLogging(logLevel);
+  if (options.protocol === "messagepack") builder = builder.withHubProtocol(new MessagePackHubProtocol());
+  if (options.reconnect) builder = builder.withAutomaticReconnect([0, 200, 500, 1000, 2000, 2000, 2000, 2000]);
+  if (options.stateful) builder = builder.withStatefulReconnect();
+  const connection = builder.build();
+  for (const target of (options.listen ?? "newMessage,newConnection").split(",").filter(Boolean)) {
+    connection.on(target, (...args) => emit({ type: "message", target, args }));
   }
-  return options;
+  connection.onreconnecting((error) => emit({ type: "reconnecting", error: error ? String(error) : null }));
+  connection.onreconnected((connectionId) => emit({ type: "reconnected", connectionId }));
+  connection.onclose((error) => emit({ type: "closed", error: error ? String(error.message ?? error) : null }));
+  return connection;
 }
 
-const options = parseArgs(process.argv.slice(2));
-const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
-
-const connectionOptions = {};
-if (options.name !== undefined) connectionOptions.headers = { "x-ms-client-principal-name": options.name };
-if (options.token) connectionOptions.accessTokenFactory = () => options.token;
-if (options.transport) connectionOptions.transport = signalR.HttpTransportType[options.transport];
-
-let builder = new signalR.HubConnectionBuilder()
-  .withUrl(options.url, connectionOptions)
-  .configureLogging(process.env.SIGNALR_LOG_LEVEL === "debug" ? signalR.LogLevel.Debug : signalR.LogLevel.Warning);
-if (options.protocol === "messagepack") builder = builder.withHubProtocol(new MessagePackHubProtocol());
-if (options.reconnect) builder = builder.withAutomaticReconnect([0, 200, 500, 1000, 2000, 2000, 2000, 2000]);
-if (options.stateful) builder = builder.withStatefulReconnect();
-const connection = builder.build();
-
-for (const target of options.listen.split(",").filter(Boolean)) {
-  connection.on(target, (...args) => emit({ type: "message", target, args }));
+async function open(client, options) {
+  const emit = (event) => process.stdout.write(JSON.stringify({ client, ...event }) + "\n");
+  const connection = build(options, emit);
+  const entry = { connection, emit, stopping: null };
+  connections.set(client, entry);
+  try {
+    await connection.start();
+    emit({ type: "started", connectionId: connection.connectionId });
+  } catch (error) {
+    connections.delete(client);
+    emit({ type: "fatal", error: String(error.message ?? error) });
+    emit({ type: "exited" });
+  }
 }
-connection.onreconnecting((error) => emit({ type: "reconnecting", error: error ? String(error) : null }));
-connection.onreconnected((connectionId) => emit({ type: "reconnected", connectionId }));
-connection.onclose((error) => emit({ type: "closed", error: error ? String(error.message ?? error) : null }));
+
+function stop(client) {
+  const entry = connections.get(client);
+  if (!entry) return Promise.resolve();
+  entry.stopping ??= entry.connection.stop().catch(() => {}).then(() => {
+    connections.delete(client);
+    entry.emit({ type: "exited" });
+  });
+  return entry.stopping;
+}
 
 async function run(command) {
-  const { id, op, method, args = [] } = command;
+  const { client, id, op, method, args = [] } = command;
+  if (op === "open") return open(client, command.options);
+  const entry = connections.get(client);
+  const emit = entry?.emit ?? ((event) => process.stdout.write(JSON.stringify({ client, ...event }) + "\n"));
+  if (op === "stop") return stop(client);
   try {
-    if (op === "invoke") emit({ type: "result", id, result: await connection.invoke(method, ...args) ?? null });
-    else if (op === "send") { await connection.send(method, ...args); emit({ type: "sent", id }); }
-    else if (op === "stop") { await connection.stop(); process.exit(0); }
+    if (!entry) throw new Error(`no open connection ${client}`);
+    if (op === "invoke") emit({ type: "result", id, result: await entry.connection.invoke(method, ...args) ?? null });
+    else if (op === "send") { await entry.connection.send(method, ...args); emit({ type: "sent", id }); }
     else emit({ type: "error", id, error: `unknown op ${op}` });
   } catch (error) {
     emit({ type: "error", id, error: String(error.message ?? error) });
   }
 }
 
-try {
-  await connection.start();
-  emit({ type: "started", connectionId: connection.connectionId });
-} catch (error) {
-  emit({ type: "fatal", error: String(error.message ?? error) });
-  process.exit(1);
-}
 createInterface({ input: process.stdin }).on("line", (line) => {
   if (line.trim()) run(JSON.parse(line));
-}).on("close", async () => { await connection.stop(); process.exit(0); });
+}).on("close", async () => {
+  await Promise.all([...connections.keys()].map(stop));
+  process.exit(0);
+});

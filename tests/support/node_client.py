@@ -1,22 +1,32 @@
-"""Drive the official ``@microsoft/signalr`` client under Node (``tests/node/client.mjs``)."""
+"""Drive the official ``@microsoft/signalr`` client under Node (``tests/node/client.mjs``).
+
+One Node process per test process holds every client's connection, as a Node app with several
+connections would: starting Node and loading the client costs about 0.3 s of CPU, which once per
+client was a sixth of the whole suite's. Each client keeps its own HttpClient (cookies, token),
+its own events and its own lifetime; the process outlives the tests, so it is read by a thread
+and each client hears its events on the event loop of the test that opened it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import collections
+import contextlib
 import itertools
 import json
 import shutil
+import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .timeouts import TIMEOUT
 
 __all__ = ["NodeClient", "NodeClientError"]
 
 DRIVER = Path(__file__).resolve().parent.parent / "node" / "client.mjs"
-LINE_LIMIT = 16 * 1024 * 1024
-"""Longest event line read from the driver (a message can be large)."""
 Event = dict[str, Any]
 
 
@@ -24,56 +34,146 @@ class NodeClientError(Exception):
     """The client reported an error (failed start, rejected invoke)."""
 
 
+class _NodeProcess:
+    """The Node process of this test process, started on first use and again if it died."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._clients: dict[int, NodeClient] = {}
+        self._stderr: collections.deque[str] = collections.deque(maxlen=40)
+        atexit.register(self.close)
+
+    def open(self, client: NodeClient, command: Event) -> None:
+        with self._lock:
+            self._stop_abandoned()
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+            self._clients[client.key] = client
+            self._write(command)
+
+    def send(self, command: Event) -> None:
+        with self._lock:
+            self._write(command)
+
+    def stderr_tail(self) -> str:
+        return "".join(self._stderr)
+
+    def _start(self) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise NodeClientError("node is not installed")
+        process = subprocess.Popen(
+            [node, str(DRIVER)], cwd=DRIVER.parent.parent.parent,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        assert process.stdout and process.stderr
+        self._process, self._clients = process, {}
+        threading.Thread(target=self._read, args=(process.stdout, self._clients),
+                         daemon=True).start()
+        threading.Thread(target=self._read_stderr, args=(process.stderr,), daemon=True).start()
+
+    def _write(self, command: Event) -> None:
+        assert self._process and self._process.stdin
+        try:
+            self._process.stdin.write(json.dumps(command).encode() + b"\n")
+            self._process.stdin.flush()
+        except BrokenPipeError:
+            raise NodeClientError("the Node process has exited:\n" + self.stderr_tail()) from None
+
+    def _stop_abandoned(self) -> None:
+        """Stop the connections of tests that ended without stopping them."""
+        for key, client in list(self._clients.items()):
+            if client.abandoned():
+                del self._clients[key]
+                self._write({"client": key, "op": "stop"})
+
+    @staticmethod
+    def _read(stdout: IO[bytes], clients: dict[int, NodeClient]) -> None:
+        """Hand each event to its client; when the process ends, its clients have exited."""
+        for line in stdout:
+            event = json.loads(line)
+            client = clients.get(event.pop("client"))
+            if client is not None:
+                if event["type"] == "exited":
+                    clients.pop(client.key, None)
+                client._deliver(event)
+        for client in list(clients.values()):
+            client._deliver({"type": "exited"})
+
+    def _read_stderr(self, stderr: IO[bytes]) -> None:
+        for line in stderr:
+            self._stderr.append(line.decode(errors="replace"))
+
+    def close(self) -> None:
+        """End of the test process: Node stops every connection and exits when stdin closes."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        assert process.stdin
+        process.stdin.close()
+        try:
+            process.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+_NODE = _NodeProcess()
+_keys = itertools.count(1)
+
+
 class NodeClient:
-    """One official SignalR client in a Node process; events are collected as they arrive."""
+    """One official SignalR client (a HubConnection in the shared Node process); its events are
+    collected as they arrive."""
 
     def __init__(self, url: str, **options: str | bool | None) -> None:
         self.url = url
         self.options = options
+        self.key = next(_keys)
         self.events: list[Event] = []
         self.connection_id: str | None = None
         self._ids = itertools.count(1)
-        self._changed = asyncio.Condition()
-        self._process: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self.stderr = b""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._arrived = asyncio.Event()
+        self._started = False
+
+    @property
+    def stderr(self) -> str:
+        """What Node wrote to stderr lately (shared by every client of this test process)."""
+        return _NODE.stderr_tail()
 
     async def start(self) -> NodeClient:
-        node = shutil.which("node")
-        if node is None:
-            raise NodeClientError("node is not installed")
-        args = [node, str(DRIVER), "--url", self.url]
-        for name, value in self.options.items():
-            if value is True:
-                args.append(f"--{name}")
-            elif value not in (None, False):
-                args += [f"--{name}", str(value)]
-        self._process = await asyncio.create_subprocess_exec(
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=DRIVER.parent.parent.parent,
-            limit=LINE_LIMIT,
-        )
-        self._reader = asyncio.create_task(self._read())
+        self._loop = asyncio.get_running_loop()
+        self._started = True
+        options = {name: value for name, value in self.options.items()
+                   if value not in (None, False)}
+        _NODE.open(self, {"client": self.key, "op": "open",
+                          "options": {"url": self.url, **options}})
         event = await self.wait_for(lambda e: e["type"] in ("started", "fatal"))
         if event["type"] == "fatal":
             raise NodeClientError(f"start failed: {event['error']}")
         self.connection_id = event["connectionId"]
         return self
 
-    async def _read(self) -> None:
-        assert self._process and self._process.stdout
-        async for line in self._process.stdout:
-            async with self._changed:
-                self.events.append(json.loads(line))
-                self._changed.notify_all()
-        if self._process.stderr:
-            self.stderr = await self._process.stderr.read()
-        async with self._changed:
-            self.events.append({"type": "exited"})
-            self._changed.notify_all()
+    def abandoned(self) -> bool:
+        """Its test has ended (its event loop is closed) but the connection is still open."""
+        return self._loop is not None and self._loop.is_closed()
+
+    def _deliver(self, event: Event) -> None:
+        """From the reader thread: hand ``event`` to the loop of the test that owns the client."""
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the test is over
+            loop.call_soon_threadsafe(self._append, event)
+
+    def _append(self, event: Event) -> None:
+        self.events.append(event)
+        self._arrived.set()
+
+    def _exited(self) -> bool:
+        return any(e["type"] == "exited" for e in self.events)
 
     async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = TIMEOUT) -> Event:
         """The first event (already seen or still to come) that satisfies ``predicate``."""
@@ -81,17 +181,17 @@ class NodeClient:
         def find() -> Event | None:
             return next((e for e in self.events if predicate(e)), None)
 
-        async with self._changed:
-            try:
-                await asyncio.wait_for(self._changed.wait_for(find), timeout)
-            except TimeoutError:
-                raise AssertionError(
-                    f"no matching event within {timeout}s; events: {self.events}; "
-                    f"stderr: {self.stderr.decode(errors='replace')[-2000:]}"
-                ) from None
-            found = find()
-            assert found is not None
-            return found
+        try:
+            async with asyncio.timeout(timeout):
+                while (found := find()) is None:
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except TimeoutError:
+            raise AssertionError(
+                f"no matching event within {timeout}s; events: {self.events}; "
+                f"stderr: {self.stderr[-2000:]}"
+            ) from None
+        return found
 
     def messages(self, target: str) -> list[list[Any]]:
         """Arguments of every ``target`` invocation received so far."""
@@ -110,41 +210,32 @@ class NodeClient:
         return event["args"]
 
     async def _command(self, op: str, method: str, args: tuple[Any, ...]) -> Event:
-        assert self._process and self._process.stdin
         command_id = next(self._ids)
-        line = json.dumps({"id": command_id, "op": op, "method": method, "args": list(args)})
-        self._process.stdin.write(line.encode() + b"\n")
-        await self._process.stdin.drain()
+        _NODE.send({"client": self.key, "id": command_id, "op": op, "method": method,
+                    "args": list(args)})
         return await self.wait_for(
-            lambda e: e.get("id") == command_id and e["type"] in ("result", "error", "sent")
+            lambda e: (e.get("id") == command_id and e["type"] in ("result", "error", "sent"))
+            or e["type"] == "exited"
         )
 
     async def invoke(self, method: str, *args: Any) -> Any:
         """``connection.invoke``: the hub result, or :class:`NodeClientError` with its message."""
         event = await self._command("invoke", method, args)
-        if event["type"] == "error":
-            raise NodeClientError(event["error"])
+        if event["type"] != "result":
+            raise NodeClientError(event.get("error", "the connection has ended"))
         return event["result"]
 
     async def send(self, method: str, *args: Any) -> None:
         event = await self._command("send", method, args)
-        if event["type"] == "error":
-            raise NodeClientError(event["error"])
+        if event["type"] != "sent":
+            raise NodeClientError(event.get("error", "the connection has ended"))
 
     async def stop(self) -> None:
-        process = self._process
-        if process is None or process.returncode is not None:
+        """``connection.stop()``; returns once the connection is gone (``exited``)."""
+        if not self._started or self._exited():
             return
-        try:
-            assert process.stdin
-            process.stdin.write(b'{"op": "stop"}\n')
-            await process.stdin.drain()
-            await asyncio.wait_for(process.wait(), TIMEOUT)
-        except (TimeoutError, ConnectionError):
-            process.kill()
-            await process.wait()
-        if self._reader:
-            await self._reader
+        _NODE.send({"client": self.key, "op": "stop"})
+        await self.wait_for(lambda e: e["type"] == "exited")
 
     async def __aenter__(self) -> NodeClient:
         return await self.start()

@@ -13,12 +13,12 @@ import os
 import re
 import signal
 import socket
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .stack import EXTRA_ARGS, ROOT
 from .timeouts import TIMEOUT
+from .warm_python import WarmProcess, python_module
 
 __all__ = ["SplitStack", "free_port"]
 
@@ -34,10 +34,11 @@ def free_port() -> int:
 @dataclass
 class _Half:
     name: str
+    module: str
     args: tuple[str, ...]
     ready: str
     env: dict[str, str]
-    process: asyncio.subprocess.Process | None = None
+    process: asyncio.subprocess.Process | WarmProcess | None = None
     pump: asyncio.Task[None] | None = None
 
 
@@ -61,12 +62,12 @@ class SplitStack:
                       f"Version=1.0;")
         base = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._halves["service"] = _Half(
-            "service", ("-m", "emulator.signalr", "--host", "127.0.0.1",
+            "service", "emulator.signalr", ("--host", "127.0.0.1",
                         "--port", str(self.service_port), "--access-key", KEY,
                         "--upstream", f"{self.host_url}/runtime/webhooks/signalr"),
             r"listening on http://", base)
         self._halves["host"] = _Half(
-            "host", ("-m", "emulator.functions", "--app-dir", str(self.app_dir),
+            "host", "emulator.functions", ("--app-dir", str(self.app_dir),
                      "--host", "127.0.0.1", "--port", str(self.host_port),
                      "--data-dir", str(self.data_dir), *EXTRA_ARGS),
             r"Host started on http://",
@@ -86,9 +87,7 @@ class SplitStack:
         half = self._halves[name]
         assert half.process is None or half.process.returncode is not None, f"{name} runs"
         mark = len(self.lines)
-        half.process = await asyncio.create_subprocess_exec(
-            sys.executable, *half.args, cwd=ROOT, env=half.env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        half.process = await python_module(half.module, *half.args, env=half.env)
         half.pump = asyncio.get_running_loop().create_task(self._pump(half))
         ready = rf"^{name}: .*{half.ready}"
         waiting = asyncio.ensure_future(self.wait_log(ready, since=mark, timeout=TIMEOUT * 2))

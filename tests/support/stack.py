@@ -1,4 +1,5 @@
-"""Run the offline stack the way users do — ``python -m emulator`` — on free loopback ports."""
+"""Run the offline stack the way users do — ``python -m emulator`` — on free loopback ports
+(from a warm interpreter: :mod:`tests.support.warm_python`)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ import os
 import re
 import shlex
 import signal
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .timeouts import TIMEOUT
+from .warm_python import ROOT, WarmProcess, python_module
 
 __all__ = ["EXTRA_ARGS", "ROOT", "RunningStack", "start_stack"]
 
-ROOT = Path(__file__).resolve().parents[2]
 EXTRA_ARGS = tuple(shlex.split(os.environ.get("TEST_STACK_ARGS", "")))
 """Flags every stack a test starts gets, e.g. ``TEST_STACK_ARGS=--queue-polling`` (make
 test-queue-polling runs the chat's integration tests so)."""
@@ -24,7 +24,7 @@ READY = re.compile(rb"^emulator ready: service=(\S+) host=(\S+) page=(\S+)")
 
 @dataclass
 class RunningStack:
-    process: asyncio.subprocess.Process
+    process: asyncio.subprocess.Process | WarmProcess
     service_url: str
     host_url: str
     page_url: str
@@ -76,9 +76,7 @@ async def start_stack(
     Ports default to free ones; pass the ports of a stopped stack to restart it in place
     (same data dir: entity state survives; same origin: pages reconnect on their own).
     """
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
+    process = await python_module(
         "emulator",
         "--app-dir",
         str(app_dir),
@@ -92,9 +90,6 @@ async def start_stack(
         str(data_dir),
         *EXTRA_ARGS,
         *extra_args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     assert process.stdout
