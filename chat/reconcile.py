@@ -9,7 +9,10 @@ connections (``HEAD .../connections/{id}``), and decides here what to change:
 - ``prune`` the connections the service no longer has, and send ``userLeft`` (the last one went)
   or ``userUpdated`` (fewer connections) for each change;
 - bring the roster in line with each shard (an update the roster missed, or an entry left over
-  from a shard that is empty now).
+  from a shard that is empty now);
+- repeat to everyone, as one ``usersChanged``, the changes the roster applied since the last
+  pass (:mod:`chat.roster`: a list read just before a change reached the roster misses it), and
+  tell the roster they went out.
 
 Connections the service has but presence does not know are registered when they next invoke a
 hub method (:mod:`chat.connections`); the service offers no list of connections to find them
@@ -23,9 +26,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .decisions import Decision
-from .entities import PRESENCE, Signal
+from .entities import PRESENCE, ROSTER, ROSTER_KEY, Signal
 from .news import News, batch_news, entry_of, presence_change
-from .outputs import Item
+from .outputs import Item, to_all
 from .presence import Presence
 from .roster import Roster
 
@@ -44,6 +47,10 @@ class ReconcilePlan:
 
     prunes: tuple[Signal, ...] = ()
     news: tuple[News, ...] = ()
+    repeats: tuple[Item, ...] = ()
+    """The roster's fresh changes, for everyone."""
+    repeated: tuple[Signal, ...] = ()
+    """Tells the roster which fresh changes went out."""
 
     @cached_property
     def announced(self) -> Decision:
@@ -80,4 +87,10 @@ def plan_reconcile(roster: Roster, shards: Mapping[str, Presence],
         change = presence_change(shard.user, shard.online, after, ended_by_us=True)
         if dead or entry_of(after) != listed:
             news.append(News.of(key, after, change if dead else None))
-    return ReconcilePlan(prunes=tuple(signals), news=tuple(news))
+    changes = [entry.to_json() for entry in roster.fresh.values() if entry.user is not None]
+    versions = {key: entry.version for key, entry in roster.fresh.items()}
+    return ReconcilePlan(
+        prunes=tuple(signals), news=tuple(news),
+        repeats=(to_all("usersChanged", changes),) if changes else (),
+        repeated=(Signal(entity=ROSTER, key=ROSTER_KEY, operation="repeated",
+                         data={"versions": versions}),) if versions else ())

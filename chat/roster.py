@@ -6,9 +6,16 @@ the roster knows for that shard, so repeated and reordered signals converge on t
 roster therefore trails the shards by the entity's processing delay; it is also the directory
 the reconcile pass walks to find every shard with open connections.
 
-Bounded: :data:`MAX_ONLINE` shards online (more are not listed) and :data:`MAX_LEFT` recent
-departures kept to refuse stale updates. The ``onlineUsers`` payload is cut at
-:data:`SNAPSHOT_BYTES`, its ``count`` says how many are online in all.
+A list read while an update is still on its way misses that change, and the event that told
+everyone else went out before the new connection existed: its page would show someone who left
+as online (or miss someone who came) until that user changes again. So the roster also keeps the
+changes it applied since the last reconcile pass (``fresh``); the pass repeats them to everyone
+as one ``usersChanged`` (pages ignore what is not newer than what they know) and tells the roster
+they went out (``repeated``).
+
+Bounded: :data:`MAX_ONLINE` shards online (more are not listed), :data:`MAX_LEFT` recent
+departures kept to refuse stale updates and :data:`MAX_LEFT` fresh changes. The ``onlineUsers``
+payload is cut at :data:`SNAPSHOT_BYTES`, its ``count`` says how many are online in all.
 """
 
 from __future__ import annotations
@@ -52,25 +59,23 @@ class Roster:
     """Presence key -> entry, for shards with open connections."""
     left: Mapping[str, int] = field(default_factory=dict)
     """Presence key -> the version at which it went offline, oldest first."""
+    fresh: Mapping[str, Entry] = field(default_factory=dict)
+    """Presence key -> the change applied since a reconcile pass last repeated it, oldest
+    first."""
 
     @classmethod
     def from_json(cls, value: Any) -> Roster:
         if not isinstance(value, Mapping):
             return cls()
-        online: dict[str, Entry] = {}
-        raw = value.get("online")
-        for key, entry in (raw.items() if isinstance(raw, Mapping) else ()):
-            if isinstance(entry, Mapping) and isinstance(entry.get("version"), int) and isinstance(
-                    entry.get("connections"), int):
-                online[key] = Entry(user=optional_text(entry, "user"),
-                                    connections=entry["connections"], version=entry["version"])
         left = value.get("left")
-        return cls(online=online, left={k: v for k, v in left.items() if isinstance(v, int)}
+        return cls(online=_entries(value.get("online")), fresh=_entries(value.get("fresh")),
+                   left={k: v for k, v in left.items() if isinstance(v, int)}
                    if isinstance(left, Mapping) else {})
 
     def to_json(self) -> dict[str, Any]:
         return {"online": {key: entry.to_json() for key, entry in self.online.items()},
-                "left": dict(self.left)}
+                "left": dict(self.left),
+                "fresh": {key: entry.to_json() for key, entry in self.fresh.items()}}
 
     def known_version(self, key: str) -> int:
         entry = self.online.get(key)
@@ -82,7 +87,7 @@ class Roster:
 
     def update_many(self, updates: Iterable[tuple[str, Entry]]) -> Roster:
         """:meth:`update` for each, copying the roster once."""
-        online, left = dict(self.online), dict(self.left)
+        online, left, fresh = dict(self.online), dict(self.left), dict(self.fresh)
         changed = False
         for key, entry in updates:
             known = online[key].version if key in online else left.get(key, -1)
@@ -99,8 +104,18 @@ class Roster:
                 left[key] = entry.version
                 while len(left) > MAX_LEFT:
                     del left[next(iter(left))]
+            fresh.pop(key, None)
+            fresh[key] = entry
+            while len(fresh) > MAX_LEFT:
+                del fresh[next(iter(fresh))]
             changed = True
-        return replace(self, online=online, left=left) if changed else self
+        return replace(self, online=online, left=left, fresh=fresh) if changed else self
+
+    def repeated(self, versions: Mapping[str, int]) -> Roster:
+        """The fresh changes a reconcile pass repeated (up to those versions) are not fresh."""
+        fresh = {key: entry for key, entry in self.fresh.items()
+                 if entry.version > versions.get(key, -1)}
+        return replace(self, fresh=fresh) if len(fresh) != len(self.fresh) else self
 
     def snapshot(self, *also: tuple[str, Entry]) -> Encoded:
         """The ``onlineUsers`` argument, as JSON text: ``{"users": [[user, connections,
@@ -124,6 +139,16 @@ class Roster:
         return Encoded(f'{{"users":[{",".join(users)}],"count":{len(listed)}}}')
 
 
+def _entries(raw: Any) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    for key, entry in (raw.items() if isinstance(raw, Mapping) else ()):
+        if isinstance(entry, Mapping) and isinstance(entry.get("version"), int) and isinstance(
+                entry.get("connections"), int):
+            entries[key] = Entry(user=optional_text(entry, "user"),
+                                 connections=entry["connections"], version=entry["version"])
+    return entries
+
+
 Operation = Callable[[Roster, Mapping[str, Any]], Roster]
 
 
@@ -142,7 +167,16 @@ def _update(roster: Roster, data: Mapping[str, Any]) -> Roster:
     return roster.update_many(updates)
 
 
-OPERATIONS: Mapping[str, Operation] = {"update": _update}
+def _repeated(roster: Roster, data: Mapping[str, Any]) -> Roster:
+    """``{"versions": {key: version}}``: what a reconcile pass repeated."""
+    versions = data.get("versions")
+    if not isinstance(versions, Mapping) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in versions.values()):
+        raise ValueError("field 'versions' must map keys to integers")
+    return roster.repeated(versions)
+
+
+OPERATIONS: Mapping[str, Operation] = {"update": _update, "repeated": _repeated}
 
 
 def apply_operation(state: Any, name: str, data: Any) -> dict[str, Any]:

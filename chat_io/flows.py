@@ -263,7 +263,10 @@ async def reconcile_pass(store: Entities, out: func.Out[str]) -> ReconcilePlan:
     if rest.usable:
         feed = instance().feed
         await asyncio.gather(*(feed.publish(news, store, rest) for news in plan.news))
+        await rest.send_each(plan.repeats)
     else:
-        send(out, await _publish_later(store, *plan.news))
-    log.info("reconcile: %d shard(s) checked, %d change(s)", len(shards), len(plan.signals))
+        send(out, [*await _publish_later(store, *plan.news), *plan.repeats])
+    await store.signal(plan.repeated)
+    log.info("reconcile: %d shard(s) checked, %d change(s), %d repeated", len(shards),
+             len(plan.signals), len(listed.fresh))
     return plan

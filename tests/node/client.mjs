@@ -41,7 +41,8 @@ function build(options, emit) {
   if (options.stateful) builder = builder.withStatefulReconnect();
   const connection = builder.build();
   for (const target of (options.listen ?? "newMessage,newConnection").split(",").filter(Boolean)) {
-    connection.on(target, (...args) => emit({ type: "message", target, args }));
+    // No return value: one would be taken for a client result the server did not ask for.
+    connection.on(target, (...args) => { emit({ type: "message", target, args }); });
   }
   connection.onreconnecting((error) => emit({ type: "reconnecting", error: error ? String(error) : null }));
   connection.onreconnected((connectionId) => emit({ type: "reconnected", connectionId }));

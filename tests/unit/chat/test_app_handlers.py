@@ -420,9 +420,17 @@ async def test_reconcile_timer_prunes_ghosts_and_tells_everyone(
     service.online.pop("c-bob")  # lost "disconnected"
     sent = len(service.sent)
     await reconcile(client)
-    assert service.sent[sent:] == [{"target": "userLeft",
-                                    "arguments": [{"user": "bob", "version": 2}]}]
+    assert service.sent[sent:] == [
+        {"target": "userLeft", "arguments": [{"user": "bob", "version": 2}]},
+        # The joins the roster applied since the last pass, for lists read before they did.
+        {"target": "usersChanged", "arguments": [[
+            {"user": "ada", "connections": 1, "version": 1},
+            {"user": "bob", "connections": 1, "version": 1}]]}]
     assert set(client.state("Roster", "chat")["online"]) == {KEY_ADA}
+    sent = len(service.sent)
+    await reconcile(client)
+    assert service.sent[sent:] == [{"target": "usersChanged", "arguments": [[
+        {"user": "bob", "connections": 0, "version": 2}]]}], "the last pass's change, once"
     sent = len(service.sent)
     out = await reconcile(client)
     assert (out.value, service.sent[sent:]) == (None, []), "converged: the next pass is silent"

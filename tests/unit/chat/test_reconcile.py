@@ -50,3 +50,19 @@ def test_reconcile_leaves_alone_what_it_could_not_read_or_ask() -> None:
     assert plan_reconcile(roster_of(a=ada), {}, {}).signals == ()
     assert plan_reconcile(roster_of(a=ada), {"a": ada}, {}).signals == ()
     assert connections_to_check({"a": ada, "b": shard("bob", "b1", "b2")}) == ["c1", "b1", "b2"]
+
+
+def test_reconcile_repeats_the_rosters_fresh_changes_to_everyone_once() -> None:
+    """A list read before a change reached the roster missed it: the pass repeats it."""
+    gone = shard("ada", "c1").remove(("c1",))
+    roster = roster_of(a=gone, b=shard("bob", "b1"), n=shard(None, "n1"))
+    plan = plan_reconcile(roster, {}, {})
+    assert plan.repeats == ({"target": "usersChanged", "arguments": [[
+        {"user": "ada", "connections": 0, "version": gone.version},
+        {"user": "bob", "connections": 1, "version": 1}]]},)
+    [repeated] = plan.repeated
+    assert (repeated.entity, repeated.operation) == ("Roster", "repeated")
+    after = roster.repeated(repeated.data["versions"])
+    assert after.fresh == {}, "anonymous changes are marked too, though never named"
+    assert plan_reconcile(after, {}, {}).repeats == ()
+    assert plan_reconcile(after, {}, {}).repeated == ()

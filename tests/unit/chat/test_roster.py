@@ -67,3 +67,28 @@ def test_roster_operation_update_takes_a_list_and_round_trips() -> None:
     with pytest.raises(ValueError):
         apply_operation(state, "forget", {})
     assert Roster.from_json({"online": {"a": {"version": "x"}}, "left": []}) == Roster()
+
+
+def test_roster_keeps_the_changes_it_applied_until_they_are_repeated() -> None:
+    roster = Roster().update_many([("a", entry("ada", 1, 1)), ("b", entry("bob", 1, 1))])
+    roster = roster.update("a", entry("ada", 0, 2)).update("a", entry("ada", 1, 1))
+    assert list(roster.fresh.items()) == [("b", entry("bob", 1, 1)), ("a", entry("ada", 0, 2))]
+    assert roster.repeated({"a": 1}) is roster, "an older repeat leaves the newer change fresh"
+    after = roster.repeated({"a": 2, "b": 1})
+    assert after.fresh == {} and after.left == {"a": 2} and after.online == roster.online
+    assert after.update("a", entry("ada", 1, 3)).fresh == {"a": entry("ada", 1, 3)}
+
+
+def test_roster_keeps_a_bounded_number_of_fresh_changes() -> None:
+    roster = Roster().update_many([(f"k{n}", entry(f"u{n}", 1, 1)) for n in range(MAX_LEFT + 5)])
+    assert len(roster.fresh) == MAX_LEFT and "k0" not in roster.fresh
+
+
+def test_roster_operation_repeated_round_trips_and_refuses_bad_versions() -> None:
+    state = apply_operation(None, "update", {"entries": [
+        {"key": "a", "user": "ada", "connections": 1, "version": 1}]})
+    assert Roster.from_json(state).fresh == {"a": entry("ada", 1, 1)}
+    assert Roster.from_json(apply_operation(state, "repeated", {"versions": {"a": 1}})).fresh == {}
+    for bad in ({}, {"versions": ["a"]}, {"versions": {"a": "1"}}, {"versions": {"a": True}}):
+        with pytest.raises(ValueError):
+            apply_operation(state, "repeated", bad)
