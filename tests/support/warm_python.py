@@ -12,6 +12,12 @@ the end, and the exit code of a process (negative: killed by that signal). Modul
 reads settings (the app, ``chat``) are never imported in advance, so each child imports them
 under its own environment.
 
+What a fork cannot give: the children of one warm interpreter share its string-hash seed (a new
+interpreter draws its own; ``random`` is reseeded in each child), and a module imported in
+advance keeps whatever it computed when imported, so :data:`PRELOAD` holds only modules that
+read no argv, environment or clock at import (checkov's ``Checkov()`` binds ``sys.argv`` as a
+default argument when imported, so its launcher passes argv explicitly).
+
 ``TEST_FRESH_INTERPRETERS=1`` starts every command in a new interpreter instead; the tests of the
 command-line entry points themselves (signals, exit codes, a background shell) always do.
 
