@@ -8,11 +8,14 @@ joined and atexit handlers run before the exit code, Ctrl-C and ``kill -9`` as e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +28,7 @@ PROBE = textwrap.dedent("""
 
     print("name", __name__, "argv", sys.argv[1:], "cwd", os.getcwd())
     print("setting", os.environ.get("PROBE_SETTING"))
+    print("sigint", signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
     print("to stderr", file=sys.stderr)
     if sys.argv[1] == "exit":
         done = threading.Event()
@@ -44,10 +48,20 @@ PROBE = textwrap.dedent("""
 
 @pytest.fixture(params=["warm", "fresh"])
 def probe_dir(request: pytest.FixtureRequest, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> Path:
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("TEST_FRESH_INTERPRETERS", "1" if request.param == "fresh" else "")
     (tmp_path / "probe.py").write_text(PROBE, encoding="utf-8")
-    return tmp_path
+    with sigint(signal.default_int_handler):  # as from a terminal, whatever shell runs the tests
+        yield tmp_path
+
+
+@contextlib.contextmanager
+def sigint(handler: Any) -> Iterator[None]:
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 async def _output(process: warm_python.WarmProcess | asyncio.subprocess.Process) -> list[str]:
@@ -65,7 +79,7 @@ async def test_probe_sees_its_argv_cwd_and_environment_and_exits_in_order(probe_
     assert process.returncode == 3
     assert lines == [
         f"name __main__ argv ['exit', '3'] cwd {probe_dir}", "setting from the test",
-        "to stderr", "main done", "thread done", "atexit ran",
+        "sigint False", "to stderr", "main done", "thread done", "atexit ran",
     ]
 
 
@@ -76,7 +90,8 @@ async def test_probe_buffers_stdout_as_a_new_interpreter_does(probe_dir: Path) -
     lines = await _output(process)
     assert await asyncio.wait_for(process.wait(), TIMEOUT) == 0
     assert lines[0] == "to stderr"
-    assert lines[1:3] == [f"name __main__ argv ['exit', '0'] cwd {probe_dir}", "setting None"]
+    assert lines[1:4] == [f"name __main__ argv ['exit', '0'] cwd {probe_dir}", "setting None",
+                          "sigint False"]
 
 
 def test_run_module_keeps_stdout_and_stderr_apart(probe_dir: Path) -> None:
@@ -86,9 +101,19 @@ def test_run_module_keeps_stdout_and_stderr_apart(probe_dir: Path) -> None:
     assert result.returncode == 4
     assert result.stderr == "to stderr\n"
     assert result.stdout.splitlines() == [
-        f"name __main__ argv ['exit', '4'] cwd {probe_dir}", "setting None", "main done",
+        f"name __main__ argv ['exit', '4'] cwd {probe_dir}", "setting None", "sigint False",
+        "main done",
         "thread done", "atexit ran",
     ]
+
+
+async def test_probe_started_from_a_background_shell_ignores_sigint(probe_dir: Path) -> None:
+    """A background job (``cmd &``) ignores SIGINT, and so does every process it starts."""
+    with sigint(signal.SIG_IGN):
+        process = await warm_python.python_module("probe", "exit", "0", cwd=probe_dir)
+    lines = await _output(process)
+    assert await asyncio.wait_for(process.wait(), TIMEOUT) == 0
+    assert "sigint True" in lines
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, -signal.SIGINT),

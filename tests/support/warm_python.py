@@ -5,8 +5,9 @@ A new interpreter spends about 0.4 s of CPU importing aiohttp, the Functions lib
 emulator before the stack does anything; the suite starts a stack about 150 times per run. Here
 one warm interpreter per test process imports them once and forks a child per command. The child
 is the command as a user runs it: its own process and pid, the argv, environment and working
-directory asked for, stdout and stderr on a pipe, default signal handlers (SIGINT raises
-KeyboardInterrupt, so the stack's own handlers take over as they do in a fresh interpreter), the
+directory asked for, stdout and stderr on a pipe, the signal dispositions a new interpreter would
+start with (SIGINT raises KeyboardInterrupt unless the test process ignores it, as a background
+job does; the stack installs its own handlers either way), the
 module run as ``__main__`` by :mod:`runpy`, non-daemon threads and ``atexit`` handlers run at
 the end, and the exit code of a process (negative: killed by that signal). Modules whose import
 reads settings (the app, ``chat``) are never imported in advance, so each child imports them
@@ -94,6 +95,14 @@ class WarmProcess:
         self.send_signal(signal.SIGKILL)
 
 
+_INHERITED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _ignored_signals() -> list[int]:
+    """The signals this process ignores: a process it started would ignore them too."""
+    return [int(signum) for signum in _INHERITED if signal.getsignal(signum) == signal.SIG_IGN]
+
+
 class _WarmInterpreter:
     """The test process's end: starts the warm interpreter on first use, asks it for children."""
 
@@ -110,7 +119,8 @@ class _WarmInterpreter:
             if self._process is None or self._process.poll() is not None:
                 self._start()
             assert self._control is not None
-            request = json.dumps({"argv": argv, "env": dict(env), "cwd": str(cwd)}).encode()
+            request = json.dumps({"argv": argv, "env": dict(env), "cwd": str(cwd),
+                                  "ignored": _ignored_signals()}).encode()
             socket.send_fds(self._control, [request], [stdout_fd, stderr_fd, status_fd])
             reply = self._control.recv(64)
             if not reply:
@@ -289,8 +299,16 @@ def _child(request: dict[str, object], stdout_fd: int, stderr_fd: int, inherited
         os.chdir(cwd)
         sys.path[0] = cwd
         _reopen_standard_streams(unbuffered=bool(env.get("PYTHONUNBUFFERED")))
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        ignored = request["ignored"]
+        assert isinstance(ignored, list)
+        for signum in _INHERITED:
+            # As across exec: an ignored signal stays ignored (a background shell's SIGINT, which
+            # Python then leaves alone); any other is reset, and SIGINT raises KeyboardInterrupt.
+            if signum in ignored:
+                signal.signal(signum, signal.SIG_IGN)
+            else:
+                signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT
+                              else signal.SIG_DFL)
         argv = request["argv"]
         assert isinstance(argv, list)
         module, *args = argv
