@@ -128,6 +128,8 @@ class _WarmInterpreter:
             return int(reply)
 
     def _start(self) -> None:
+        if self._control is not None:  # the last warm interpreter died
+            self._control.close()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs:
             self._process = subprocess.Popen(
