@@ -13,7 +13,7 @@ from aiohttp import web
 from ..contracts.tokens import user_id_from_claims
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from .appkeys import SERVICE_KEY
-from .auth import check_client_token, query_items
+from .auth import check_client_token, decoded_query, query_items
 from .log import log
 from .protocol.negotiate import (
     build_negotiate_response,
@@ -95,10 +95,10 @@ async def connect(request: web.Request) -> web.StreamResponse:
             return await handle_websocket(request, service, existing, reattach=True)
         pending = service.claim(token, hub, claims) if token is not None else None
         session = service.open_session(
-            hub=hub, transport="WebSockets", claims=claims, client_query=request.query_string,
+            hub=hub, transport="WebSockets", claims=claims, client_query=decoded_query(request),
             pending=pending,
         )
-        del query, claims, pending  # not kept alive by this frame for the socket's lifetime
+        del query, token, claims, pending  # not kept alive by this frame for the socket's life
         return await handle_websocket(request, service, session)
     if token is None:
         raise BadRequest("the 'id' query parameter is required")
@@ -114,14 +114,14 @@ async def connect(request: web.Request) -> web.StreamResponse:
                 raise Conflict("a transport is already attached to this connection")
             session = service.open_session(
                 hub=hub, transport="ServerSentEvents", claims=claims,
-                client_query=request.query_string, pending=service.claim(token, hub, claims),
+                client_query=decoded_query(request), pending=service.claim(token, hub, claims),
                 transfer_formats=("Text",),
             )
             return await handle_sse(request, service, session)
         if active is None:
             session = service.open_session(
                 hub=hub, transport="LongPolling", claims=claims,
-                client_query=request.query_string, pending=service.claim(token, hub, claims),
+                client_query=decoded_query(request), pending=service.claim(token, hub, claims),
             )
             return start_long_polling(session)
         if active.transport != "LongPolling":
