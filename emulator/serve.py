@@ -234,7 +234,11 @@ class _GuardedProtocol(asyncio.Protocol):
             if b"\r\n\r\n" in seen:
                 self._deadline.cancel()
                 self._deadline = None
-            self._tail = seen[-3:]
+                # Not needed until the next request starts, which resets it: a WebSocket
+                # would keep these three bytes for its whole life.
+                self._tail = b""
+            else:
+                self._tail = seen[-3:]
         self._inner.data_received(data)
 
     def eof_received(self) -> bool | None:

@@ -10,12 +10,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from yarl import URL
 
 from ..contracts.tokens import client_audience_matches, verify_token
 from ..errors import AuthError, InvalidToken
 from .log import OnceLog, log, printable
 
-__all__ = ["bearer_token", "check_client_token", "query_items"]
+__all__ = ["bearer_token", "check_client_token", "decoded_query", "query_items"]
 
 
 def query_items(request: web.Request) -> list[tuple[str, str]]:
@@ -25,6 +26,13 @@ def query_items(request: web.Request) -> list[tuple[str, str]]:
     which a WebSocket keeps for its whole life (about 0.8 KB per idle connection).
     """
     return parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
+
+
+def decoded_query(request: web.Request) -> str:
+    """``request.query_string`` (the query, decoded by yarl), without caching it on the
+    request: a WebSocket keeps its request for its whole life, and this copy holds the access
+    token (about 0.4 KB per idle connection)."""
+    return URL.build(query_string=request.rel_url.raw_query_string, encoded=True).query_string
 
 
 def bearer_token(request: web.Request) -> str | None:

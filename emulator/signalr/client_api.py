@@ -5,7 +5,7 @@ docs/client-protocol.md, "Negotiate" and "Transports".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +13,7 @@ from aiohttp import web
 from ..contracts.tokens import user_id_from_claims
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from .appkeys import SERVICE_KEY
-from .auth import check_client_token, query_items
+from .auth import check_client_token, decoded_query, query_items
 from .log import log
 from .protocol.negotiate import (
     build_negotiate_response,
@@ -74,6 +74,13 @@ async def negotiate(request: web.Request) -> web.Response:
 
 async def connect(request: web.Request) -> web.StreamResponse:
     """``/client/?hub=&id=``: WebSocket upgrade, SSE GET, long-poll GET, POST send, DELETE."""
+    # The checks run in a plain function, and this frame, which lives as long as a WebSocket,
+    # holds only the request (benchmarks/RESULTS.md, "Memory per connection").
+    return await _transport_for(request)
+
+
+def _transport_for(request: web.Request) -> Awaitable[web.StreamResponse]:
+    """Check the request and pick its transport; raises before anything is awaited."""
     service = request.app[SERVICE_KEY]
     if request.headers.get("Upgrade", "").lower() == "websocket":
         _refuse_while_stopping(service)
@@ -92,14 +99,13 @@ async def connect(request: web.Request) -> web.StreamResponse:
                 and existing.hub.lower() == hub.lower() and not existing.finished.is_set()
                 and (existing.attachment is None or existing.attachment.is_gone())):
             # Stateful reconnect: the same id on a new socket, once the old one is gone.
-            return await handle_websocket(request, service, existing, reattach=True)
+            return handle_websocket(request, service, existing, reattach=True)
         pending = service.claim(token, hub, claims) if token is not None else None
         session = service.open_session(
-            hub=hub, transport="WebSockets", claims=claims, client_query=request.query_string,
+            hub=hub, transport="WebSockets", claims=claims, client_query=decoded_query(request),
             pending=pending,
         )
-        del query, claims, pending  # not kept alive by this frame for the socket's lifetime
-        return await handle_websocket(request, service, session)
+        return handle_websocket(request, service, session)
     if token is None:
         raise BadRequest("the 'id' query parameter is required")
     active = service.registry.get(token)
@@ -114,26 +120,31 @@ async def connect(request: web.Request) -> web.StreamResponse:
                 raise Conflict("a transport is already attached to this connection")
             session = service.open_session(
                 hub=hub, transport="ServerSentEvents", claims=claims,
-                client_query=request.query_string, pending=service.claim(token, hub, claims),
+                client_query=decoded_query(request), pending=service.claim(token, hub, claims),
                 transfer_formats=("Text",),
             )
-            return await handle_sse(request, service, session)
+            return handle_sse(request, service, session)
         if active is None:
             session = service.open_session(
                 hub=hub, transport="LongPolling", claims=claims,
-                client_query=request.query_string, pending=service.claim(token, hub, claims),
+                client_query=decoded_query(request), pending=service.claim(token, hub, claims),
             )
-            return start_long_polling(session)
+            return _ready(start_long_polling(session))
         if active.transport != "LongPolling":
             raise Conflict("a transport is already attached to this connection")
-        return await handle_poll(request, service, active)
+        return handle_poll(request, service, active)
     if active is None or active.finished.is_set():
         raise NotFound("no connection with this id (unknown, expired or closed)")
     if method == "POST":
-        return await handle_post(request, service, active)
+        return handle_post(request, service, active)
     if method == "DELETE":
-        return await handle_delete(service, active)
+        return handle_delete(service, active)
     raise web.HTTPMethodNotAllowed(method, ["GET", "POST", "DELETE"])
+
+
+async def _ready(response: web.StreamResponse) -> web.StreamResponse:
+    """A response made at once, as the awaitable the other transports return."""
+    return response
 
 
 def _check_owner(owner: str | None, claims: Mapping[str, Any]) -> None:

@@ -102,6 +102,6 @@ class Dispatcher:
             connection_id=session.connection_id, hub=session.hub, category=category,
             event=event, keys=self._config.access_keys, content_type=content_type,
             user_id=session.user_id, claims_header=session.claims_header,
-            client_query=session.client_query,
+            query_header=session.query_header,
         )
         return await self.client.post(url, body, headers)

@@ -8,7 +8,7 @@ they apply to a user's current and future connections until removed or expired (
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -31,7 +31,9 @@ C = TypeVar("C", bound=Member)
 @dataclass
 class _Hub(Generic[C]):
     connections: dict[str, C] = field(default_factory=dict)
-    users: dict[str, set[str]] = field(default_factory=dict)
+    users: dict[str, str | set[str]] = field(default_factory=dict)
+    """user → its one connection id, or a set of two or more: most users have one connection,
+    and a set would cost each of them 0.2 KB (benchmarks/RESULTS.md, memory per connection)."""
     groups: dict[str, set[str]] = field(default_factory=dict)
     connection_groups: dict[str, set[str]] = field(default_factory=dict)
     user_groups: dict[str, dict[str, float | None]] = field(default_factory=dict)
@@ -58,7 +60,13 @@ class HubState(Generic[C]):
         # No empty group set per connection: created on the first join (memory per connection).
         user = connection.user_id
         if user:
-            state.users.setdefault(user, set()).add(cid)
+            ids = state.users.get(user)
+            if ids is None:
+                state.users[user] = cid
+            elif isinstance(ids, set):
+                ids.add(cid)
+            elif ids != cid:
+                state.users[user] = {ids, cid}
             for group in self._live_user_groups(state, user, now):
                 self._join(state, cid, group)
 
@@ -71,9 +79,13 @@ class HubState(Generic[C]):
         for group in state.connection_groups.pop(connection_id, set()):
             self._leave(state, connection_id, group)
         user = connection.user_id
-        if user and user in state.users:
-            state.users[user].discard(connection_id)
-            if not state.users[user]:
+        if user:
+            ids = state.users.get(user)
+            if isinstance(ids, set):
+                ids.discard(connection_id)
+                if len(ids) == 1:
+                    state.users[user] = next(iter(ids))
+            elif ids == connection_id:
                 del state.users[user]
         return connection
 
@@ -96,7 +108,7 @@ class HubState(Generic[C]):
         if state is None:
             return []
         skip = set(excluded)
-        return [state.connections[cid] for cid in sorted(state.users.get(user, ()))
+        return [state.connections[cid] for cid in sorted(_user_ids(state, user))
                 if cid not in skip]
 
     def group_connections(self, hub: str, group: str, *, excluded: Iterable[str] = ()) -> list[C]:
@@ -124,7 +136,7 @@ class HubState(Generic[C]):
 
     def has_user(self, hub: str, user: str) -> bool:
         state = self._peek(hub)
-        return bool(state and state.users.get(user))
+        return bool(state and _user_ids(state, user))
 
     def has_group(self, hub: str, group: str) -> bool:
         state = self._peek(hub)
@@ -163,7 +175,7 @@ class HubState(Generic[C]):
     ) -> None:
         """Add the user's connections now and later; ``ttl`` = 0 → only current connections."""
         state = self._hub(hub)
-        for cid in state.users.get(user, ()):
+        for cid in _user_ids(state, user):
             self._join(state, cid, group)
         if ttl == 0:
             return
@@ -184,7 +196,7 @@ class HubState(Generic[C]):
         if state is None:
             return False
         was_member = state.user_groups.get(user, {}).pop(group, False) is not False
-        for cid in state.users.get(user, ()):
+        for cid in _user_ids(state, user):
             if group in state.connection_groups.get(cid, ()):
                 self._leave(state, cid, group)
                 was_member = True
@@ -195,7 +207,7 @@ class HubState(Generic[C]):
         if state is None:
             return
         state.user_groups.pop(user, None)
-        for cid in state.users.get(user, ()):
+        for cid in _user_ids(state, user):
             for group in list(state.connection_groups.get(cid, ())):
                 self._leave(state, cid, group)
 
@@ -206,7 +218,7 @@ class HubState(Generic[C]):
         if group in self._live_user_groups(state, user, now):
             return True
         return any(group in state.connection_groups.get(cid, ())
-                   for cid in state.users.get(user, ()))
+                   for cid in _user_ids(state, user))
 
     # -- private ------------------------------------------------------------------------------
 
@@ -231,3 +243,11 @@ class HubState(Generic[C]):
             if not members:
                 del state.groups[group]
         state.connection_groups.get(connection_id, set()).discard(group)
+
+
+def _user_ids(state: _Hub[C], user: str) -> Collection[str]:
+    """The user's connection ids (see ``_Hub.users``)."""
+    ids = state.users.get(user)
+    if ids is None:
+        return ()
+    return (ids,) if isinstance(ids, str) else ids

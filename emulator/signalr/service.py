@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
@@ -31,7 +32,7 @@ from .protocol.connection import (
     HandshakeCompleted,
     HubConnection,
 )
-from .protocol.upstream import completion_for_failure
+from .protocol.upstream import client_query_header, completion_for_failure
 from .registry import PendingConnection, Registry
 from .session import Flusher, Session
 
@@ -127,7 +128,9 @@ class SignalRService:
             connection_token=pending.connection_token if pending else connection_id,
             hub=hub, transport=transport, user_id=user_id_from_claims(claims),
             claims_header=format_claims(claims) if claims else "",
-            client_query=client_query, core=core, refusals=self.refusals,
+            # One string for every client with the same query (most clients of a hub).
+            query_header=sys.intern(client_query_header(client_query)), core=core,
+            refusals=self.refusals,
         )
         self.registry.add(session)
         self._start_sweeper()

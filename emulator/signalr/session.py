@@ -155,14 +155,14 @@ class Session:
 
     # One per client: slots keep an idle connection small (benchmarks/RESULTS.md, capacity).
     __slots__ = (
-        "attachment", "claims_header", "client_query", "closed_seen", "connection_id",
-        "connection_token", "core", "finished", "hub", "lock", "refusals", "registered",
+        "attachment", "claims_header", "closed_seen", "connection_id", "connection_token",
+        "core", "finished", "hub", "lock", "query_header", "refusals", "registered",
         "transport", "user_id",
     )
 
     def __init__(
         self, *, connection_id: str, connection_token: str, hub: str, transport: str,
-        user_id: str | None, claims_header: str, client_query: str, core: HubConnection,
+        user_id: str | None, claims_header: str, query_header: str, core: HubConnection,
         refusals: OnceLog,
     ) -> None:
         self.connection_id = connection_id
@@ -174,7 +174,8 @@ class Session:
         self.user_id = user_id
         self.claims_header = claims_header
         """The X-ASRS-User-Claims value; the decoded claims themselves are not kept."""
-        self.client_query = client_query
+        self.query_header = query_header
+        """The X-ASRS-Client-Query value (the query without its secrets; "": none)."""
         self.core = core
         self.refusals = refusals
         """The service's once-per-reason log of refusals."""

@@ -36,6 +36,7 @@ __all__ = [
     "MESSAGES",
     "UpstreamTemplate",
     "build_upstream_headers",
+    "client_query_header",
     "completion_for_failure",
     "completion_for_response",
     "connected_body",
@@ -131,12 +132,15 @@ def build_upstream_headers(
     claims: Mapping[str, Any] | None = None,
     client_query: str = "",
     claims_header: str | None = None,
+    query_header: str | None = None,
 ) -> dict[str, str]:
     """Every ``X-ASRS-*`` header of an upstream request (docs/serverless-contracts.md, "Headers" and
     "Signature").
 
     ``claims_header``: ``format_claims(claims)`` computed once per connection, used instead of
     ``claims`` (a connection keeps the short string, not the token's decoded claims).
+    ``query_header``: ``client_query_header(client_query)``, likewise computed once and used
+    instead of ``client_query`` (a connection keeps the query without its token).
     """
     headers = {
         CONNECTION_ID: connection_id,
@@ -152,10 +156,18 @@ def build_upstream_headers(
         claims_header = format_claims(claims)
     if claims_header:
         headers[CLAIMS] = claims_header
-    query = strip_query_secrets(client_query.lstrip("?"))
-    if query:
-        headers[CLIENT_QUERY] = header_safe("?" + query)
+    if query_header is None:
+        query_header = client_query_header(client_query)
+    if query_header:
+        headers[CLIENT_QUERY] = query_header
     return headers
+
+
+def client_query_header(client_query: str) -> str:
+    """The ``X-ASRS-Client-Query`` value for a client's decoded query string: without its
+    secrets, ``""`` when nothing is left (then the header is not sent)."""
+    query = strip_query_secrets(client_query.lstrip("?"))
+    return header_safe("?" + query) if query else ""
 
 
 def connected_body() -> bytes:

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from ..log import preview, transport_log
 from ..protocol.connection import CloseReason
@@ -170,12 +170,20 @@ async def handle_websocket(
         session.attachment = attachment
     attachment.wake()
     clean = False
+    core = session.core
     try:
-        clean = await _read(ws, service, session)
+        # The read loop lives in this frame, and each message is handled in a frame of its
+        # own: an idle connection holds no extra coroutine, nor the last message it sent
+        # (benchmarks/RESULTS.md, "Memory per connection").
+        while not core.is_closed:
+            ended = await _feed(service, session, await ws.receive())
+            if ended is not None:
+                clean = ended
+                break
     finally:
         superseded = session.attachment is not attachment
         detached = False
-        if not superseded and not session.core.is_closed:
+        if not superseded and not core.is_closed:
             detached = service.transport_lost(session, clean=clean)
         if detached or superseded:
             attachment.end()  # no more writes; the buffer (or the new socket) carries on
@@ -212,25 +220,23 @@ def _reattach(service: SignalRService, session: Session, attachment: WebSocketAt
                        session.connection_id, replayed, first)
 
 
-async def _read(ws: web.WebSocketResponse, service: SignalRService, session: Session) -> bool:
-    """Feed every message to the service; True when the client closed with a close frame."""
-    core = session.core
-    while not core.is_closed:
-        message = await ws.receive()
-        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-            data = message.data.encode() if message.type == WSMsgType.TEXT else message.data
-            try:
-                await service.receive(session, data)
-            except Exception:
-                transport_log.exception("error handling connection %s", session.connection_id)
-                session.close(CloseReason.INTERNAL_ERROR)
-                return False
-        elif message.type == WSMsgType.CLOSE:
-            return True  # a close frame: no stateful reattach follows
-        else:  # CLOSING, CLOSED, ERROR
-            if message.type == WSMsgType.ERROR and core.buffer is None:
-                core.abort(CloseReason.TRANSPORT_ERROR)
+async def _feed(service: SignalRService, session: Session, message: WSMessage) -> bool | None:
+    """Feed one message to the service. None: read on; True: the client closed with a close
+    frame; False: the socket ended otherwise, or handling the message failed."""
+    if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+        data = message.data.encode() if message.type == WSMsgType.TEXT else message.data
+        try:
+            await service.receive(session, data)
+        except Exception:
+            transport_log.exception("error handling connection %s", session.connection_id)
+            session.close(CloseReason.INTERNAL_ERROR)
             return False
+        return None
+    if message.type == WSMsgType.CLOSE:
+        return True  # a close frame: no stateful reattach follows
+    # CLOSING, CLOSED, ERROR
+    if message.type == WSMsgType.ERROR and session.core.buffer is None:
+        session.core.abort(CloseReason.TRANSPORT_ERROR)
     return False
 
 
