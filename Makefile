@@ -8,6 +8,9 @@ TEST_PROCESSES ?= 4
 STAMPS := .stamps
 CHROMIUM ?= /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+# Bytecode caches on, whatever the shell says: without them every test process, stack and
+# warm interpreter compiles the project again (a minute of CPU per `make test`).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test lint types unit soak bench deps checkov clean
 

@@ -15,6 +15,7 @@ from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from .appkeys import SERVICE_KEY
 from .auth import check_client_token, decoded_query, query_items
 from .log import log
+from .middlewares import error_response, maps_own_errors
 from .protocol.negotiate import (
     build_negotiate_response,
     lowered_query,
@@ -72,11 +73,16 @@ async def negotiate(request: web.Request) -> web.Response:
     ))
 
 
+@maps_own_errors
 async def connect(request: web.Request) -> web.StreamResponse:
     """``/client/?hub=&id=``: WebSocket upgrade, SSE GET, long-poll GET, POST send, DELETE."""
     # The checks run in a plain function, and this frame, which lives as long as a WebSocket,
-    # holds only the request (benchmarks/RESULTS.md, "Memory per connection").
-    return await _transport_for(request)
+    # holds only the request and maps the errors itself, so no middleware frame lives beside it
+    # (benchmarks/RESULTS.md, "Memory per connection").
+    try:
+        return await _transport_for(request)
+    except Exception as exc:
+        return error_response(request, exc)
 
 
 def _transport_for(request: web.Request) -> Awaitable[web.StreamResponse]:
