@@ -260,13 +260,15 @@ async def reconcile_pass(store: Entities, out: func.Out[str]) -> ReconcilePlan:
     rest = service()
     plan = plan_reconcile(listed, shards, await rest.alive(connections_to_check(shards)))
     await store.signal(plan.prunes)
+    repeated = True
     if rest.usable:
         feed = instance().feed
         await asyncio.gather(*(feed.publish(news, store, rest) for news in plan.news))
-        await rest.send_each(plan.repeats)
+        repeated = await rest.send_each(plan.repeats)
     else:
         send(out, [*await _publish_later(store, *plan.news), *plan.repeats])
-    await store.signal(plan.repeated)
+    if repeated:  # else they stay fresh, for the next pass
+        await store.signal(plan.repeated)
     log.info("reconcile: %d shard(s) checked, %d change(s), %d repeated", len(shards),
              len(plan.signals), len(listed.fresh))
     return plan

@@ -130,23 +130,26 @@ class Service:
         answers = await asyncio.gather(*(ask(cid) for cid in connection_ids))
         return {cid: ok for cid, ok in zip(connection_ids, answers, strict=True) if ok is not None}
 
-    async def send_each(self, items: Sequence[Item]) -> None:
-        """Send every item on its own, at once; a failure is logged and the others still go."""
+    async def send_each(self, items: Sequence[Item]) -> bool:
+        """Send every item on its own, at once; a failure is logged and the others still go.
+        True when the service accepted every one."""
         assert self.endpoint is not None and self.usable
         endpoint = self.endpoint
 
-        async def one(item: Item) -> None:
+        async def one(item: Item) -> bool:
             request = send_request(endpoint, self.hub, item)
             try:
                 status = await self._call(request)
             except _FAILURES as exc:
                 log.warning("could not send %s (%s): %s", _describe(item), type(exc).__name__,
                             exc)
-                return
+                return False
             if not 200 <= status < 300:
                 log.warning("the SignalR Service answered %d to %s", status, _describe(item))
+                return False
+            return True
 
-        await asyncio.gather(*(one(item) for item in items))
+        return all(await asyncio.gather(*(one(item) for item in items)))
 
     async def aclose(self) -> None:
         """Close this event loop's session now rather than when the loop shuts down."""

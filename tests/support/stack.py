@@ -7,7 +7,9 @@ import asyncio
 import os
 import re
 import shlex
+import shutil
 import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,17 +42,41 @@ class RunningStack:
         return "\n".join(self.lines)
 
     async def stop(self) -> int:
-        """Ctrl-C, as a user would; returns the exit code."""
+        """Ctrl-C, as a user would; returns the exit code. A stack still running after the
+        timeout is killed, once its threads' stacks are in its log (``py-spy dump``)."""
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGINT)
             try:
                 await asyncio.wait_for(self.process.wait(), TIMEOUT)
             except TimeoutError:
+                dump = (f"still running {TIMEOUT:g} s after SIGINT; its threads:\n"
+                        + await _thread_dump(self.process.pid))
+                self.lines.extend(dump.splitlines())
+                with self.log_path.open("a", encoding="utf-8") as log:
+                    log.write(dump + "\n")
                 self.process.kill()
                 await self.process.wait()
         if self.pump is not None:
             await self.pump  # every line the process wrote is in self.lines now
         return self.process.returncode or 0
+
+
+async def _thread_dump(pid: int) -> str:
+    """What each thread of ``pid`` is doing, from py-spy (installed with the benchmarks'
+    requirements) if it is there."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        return "(py-spy is not installed)"
+    dump = await asyncio.create_subprocess_exec(
+        spy, "dump", "--pid", str(pid), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
+    try:
+        output, _ = await asyncio.wait_for(dump.communicate(), TIMEOUT)
+    except TimeoutError:
+        dump.kill()
+        await dump.wait()
+        return "(py-spy did not answer)"
+    return output.decode(errors="replace")
 
 
 async def _pump(stack: RunningStack) -> None:

@@ -99,6 +99,7 @@ class FakeService:
         self.online: dict[str, str | None] = {}
         self.sent: list[dict[str, Any]] = []
         self.closed: list[tuple[str, str]] = []
+        self.refusing = False
 
     async def connection_exists(self, connection_id: str) -> bool | None:
         return connection_id in self.online if self.usable else None
@@ -111,9 +112,13 @@ class FakeService:
             return {}
         return {cid: cid in self.online for cid in connection_ids}
 
-    async def send_each(self, items: Sequence[dict[str, Any]]) -> None:
+    async def send_each(self, items: Sequence[dict[str, Any]]) -> bool:
+        """Records what was sent; with ``refusing`` set, the service refuses (nothing is sent)."""
         assert self.usable
+        if self.refusing:
+            return not items
         self.sent += [json.loads(encode_item(item)) for item in items]
+        return True
 
     async def close(self, connection_id: str, reason: str) -> None:
         self.closed.append((connection_id, reason))

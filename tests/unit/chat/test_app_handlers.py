@@ -436,6 +436,21 @@ async def test_reconcile_timer_prunes_ghosts_and_tells_everyone(
     assert (out.value, service.sent[sent:]) == (None, []), "converged: the next pass is silent"
 
 
+async def test_reconcile_keeps_changes_fresh_when_their_repeat_is_refused(
+    client: FakeDurableClient, service: FakeService,
+) -> None:
+    await connect(client, service, "ada", "c-ada")
+    service.refusing = True
+    await reconcile(client)
+    assert "repeated" not in client.operations("Roster")
+    assert set(client.state("Roster", "chat")["fresh"]) == {KEY_ADA}, "for the next pass"
+    service.refusing = False
+    sent = len(service.sent)
+    await reconcile(client)
+    assert [item["target"] for item in service.sent[sent:]] == ["usersChanged"]
+    assert client.state("Roster", "chat")["fresh"] == {}
+
+
 async def test_reconcile_shows_at_once_in_the_online_list_a_newcomer_gets(
     client: FakeDurableClient, service: FakeService,
 ) -> None:
