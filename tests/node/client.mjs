@@ -26,6 +26,7 @@ import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 const connections = new Map();
+const emitter = (client) => (event) => process.stdout.write(JSON.stringify({ client, ...event }) + "\n");
 const logLevel = process.env.SIGNALR_LOG_LEVEL === "debug" ? signalR.LogLevel.Debug : signalR.LogLevel.Warning;
 
 function build(options, emit) {
@@ -51,9 +52,9 @@ function build(options, emit) {
 }
 
 async function open(client, options) {
-  const emit = (event) => process.stdout.write(JSON.stringify({ client, ...event }) + "\n");
+  const emit = emitter(client);
   const connection = build(options, emit);
-  const entry = { connection, emit, stopping: null };
+  const entry = { connection, stopping: null };
   connections.set(client, entry);
   try {
     await connection.start();
@@ -70,7 +71,7 @@ function stop(client) {
   if (!entry) return Promise.resolve();
   entry.stopping ??= entry.connection.stop().catch(() => {}).then(() => {
     connections.delete(client);
-    entry.emit({ type: "exited" });
+    emitter(client)({ type: "exited" });
   });
   return entry.stopping;
 }
@@ -78,9 +79,9 @@ function stop(client) {
 async function run(command) {
   const { client, id, op, method, args = [] } = command;
   if (op === "open") return open(client, command.options);
-  const entry = connections.get(client);
-  const emit = entry?.emit ?? ((event) => process.stdout.write(JSON.stringify({ client, ...event }) + "\n"));
   if (op === "stop") return stop(client);
+  const entry = connections.get(client);
+  const emit = emitter(client);
   try {
     if (!entry) throw new Error(`no open connection ${client}`);
     if (op === "invoke") emit({ type: "result", id, result: await entry.connection.invoke(method, ...args) ?? null });
