@@ -270,5 +270,5 @@ async def reconcile_pass(store: Entities, out: func.Out[str]) -> ReconcilePlan:
     if repeated:  # else they stay fresh, for the next pass
         await store.signal(plan.repeated)
     log.info("reconcile: %d shard(s) checked, %d change(s), %d repeated", len(shards),
-             len(plan.signals), len(listed.fresh))
+             len(plan.signals), len(listed.fresh) if repeated else 0)
     return plan
