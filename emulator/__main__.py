@@ -51,9 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_run(config))
     except (EmulatorError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
-    log.info("stopped")
-    return 0
+        code = 1
+    else:
+        log.info("stopped")
+        code = 0
+    from .functions.invoke import exit_if_functions_stranded
+
+    exit_if_functions_stranded(code)
+    return code
 
 
 def _print_token(args: argparse.Namespace) -> int:

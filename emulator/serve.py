@@ -27,6 +27,7 @@ from .logs import OnceLog, printable
 
 __all__ = [
     "KEEPALIVE_TIMEOUT",
+    "SHUTDOWN_TIMEOUT",
     "ConnectionCounter",
     "ConnectionLimits",
     "GuardedSite",
@@ -37,6 +38,7 @@ __all__ = [
     "quiet_malformed_requests",
     "raise_open_files_limit",
     "release_free_memory",
+    "stop_runner",
     "stop_signals",
     "url_host",
 ]
@@ -103,6 +105,10 @@ def stop_signals(stop: asyncio.Event) -> Iterator[None]:
 
 KEEPALIVE_TIMEOUT = 15.0
 """Seconds an idle keep-alive connection stays open (aiohttp's handler default is an hour)."""
+SHUTDOWN_TIMEOUT = 2.0
+"""Seconds a request still being handled after an app's own shutdown hooks ran gets before it
+is cancelled (aiohttp's default is a minute). The apps wait for their own work in those hooks
+(bounded), so what is left here is a client that keeps a request open."""
 
 
 def make_runner(app: web.Application) -> web.AppRunner:
@@ -110,7 +116,17 @@ def make_runner(app: web.Application) -> web.AppRunner:
     keys; each app logs its own requests), no signal handling of its own (the entry points own
     SIGINT/SIGTERM), idle keep-alive connections closed after ``KEEPALIVE_TIMEOUT``."""
     return web.AppRunner(app, handle_signals=False, access_log=None,
-                         keepalive_timeout=KEEPALIVE_TIMEOUT)
+                         keepalive_timeout=KEEPALIVE_TIMEOUT, shutdown_timeout=SHUTDOWN_TIMEOUT)
+
+
+async def stop_runner(runner: web.AppRunner) -> None:
+    """Stop a runner in the order the stack's apps are written for: their shutdown hooks run
+    while the sites still listen (the service closes its clients and waits for their
+    ``disconnected`` calls, which may call back its REST API; the host waits for running
+    functions, which may call its Durable HTTP API), then the sites close and the rest is
+    released. A plain ``runner.cleanup()`` runs the same hooks after the sites closed."""
+    await runner.shutdown()
+    await runner.cleanup()  # runs the shutdown hooks again: each app's run once
 
 
 ACCEPT_BATCH = 16

@@ -5,7 +5,8 @@ Start-up: listen on both ports, start the host, then the service with its upstre
 the host's webhook; print where everything is. While running, a change to the app's files
 restarts the host (the service and its clients stay up), and a change to the service's
 settings file reloads its upstream rules. Stopping: the service first, while both still listen,
-so each client's ``disconnected`` event still reaches the app; then the host.
+so each client's ``disconnected`` event still reaches the app; then the host, which lets the
+functions still running finish while it still answers their calls (``functions/drain.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .serve import (
     GuardedSite,
     bind_sockets,
     make_runner,
+    stop_runner,
     url_host,
 )
 from .watch import snapshot, start_watching
@@ -70,9 +72,16 @@ class _Host:
             await GuardedSite(runner, sock.dup(), self.counter, log=log).start()
         self.runner = runner
 
-    async def stop(self) -> None:
+    async def stop(self, *, last: bool = False) -> None:
+        """Running functions finish while the host still answers them (its shutdown hooks run
+        while it listens); then, when this is the last stop, the kept sockets close, so nothing
+        waits in their backlog for a host that will not come back."""
         if self.runner is not None:
             runner, self.runner = self.runner, None
+            await runner.shutdown()
+            if last:
+                for sock in self.sockets:
+                    sock.close()
             await runner.cleanup()
 
     async def restart(self, files: list[str]) -> None:
@@ -123,7 +132,6 @@ async def run_stack(config: StackConfig, stop: asyncio.Event, counter: Connectio
                     ) -> None:
     """Serve until ``stop`` is set; see the module docstring for the order of things."""
     from .signalr import make_app as make_service_app
-    from .signalr import stop_runner
     from .signalr.appkeys import SERVICE_KEY
     from .signalr.config import load_settings
 
@@ -185,7 +193,7 @@ async def run_stack(config: StackConfig, stop: asyncio.Event, counter: Connectio
         if service_runner is not None:
             await stop_runner(service_runner)
         if host is not None:
-            await host.stop()
+            await host.stop(last=True)
         for sock in service_sockets + host_sockets:
             sock.close()  # only matters when start-up failed before a site took the socket
 

@@ -19,11 +19,13 @@ from ..serve import (
     quiet_loop_errors,
     quiet_malformed_requests,
     raise_open_files_limit,
+    stop_runner,
     stop_signals,
     url_host,
 )
 from .app import make_app
 from .config import HostConfig, load_local_settings, merge_settings
+from .invoke import exit_if_functions_stranded
 from .log import host_logger
 
 __all__ = ["main"]
@@ -66,7 +68,7 @@ async def _serve(config: HostConfig, host: str, port: int) -> None:
                              bound)
             await stop.wait()
         finally:
-            await runner.cleanup()
+            await stop_runner(runner)  # running functions may still call the host
             for sock in sockets:
                 sock.close()
 
@@ -88,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(config, args.host, port))
     except (FunctionsHostError, OSError) as exc:
         host_logger.error("%s", exc)
-        return 1
-    return 0
+        code = 1
+    else:
+        code = 0
+    exit_if_functions_stranded(code)
+    return code
 
 
 if __name__ == "__main__":

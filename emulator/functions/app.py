@@ -10,6 +10,7 @@ other origins kept off the host's own endpoints, the body size limit, memory han
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import secrets
@@ -31,6 +32,7 @@ from ..errors import (
 from ..logs import printable
 from .admin import setup_admin
 from .config import HostConfig
+from .drain import DRAIN_GRACE
 from .expressions import binding_data_for_http
 from .gate import (
     GATE,
@@ -50,7 +52,7 @@ from .log import host_logger
 from .runtime import REASON, HostRuntime
 from .signalr_output import connection_setting_name
 from .startup_report import log_startup_report
-from .timers import setup_timers
+from .timers import TIMERS, setup_timers
 from .webhook import (
     build_invocation_context,
     check_headers,
@@ -145,6 +147,16 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _counted(handler: Handler) -> Handler:
+    """A trigger's handler, counted among the invocations stopping waits for."""
+    async def counted(request: web.Request) -> web.StreamResponse:
+        with request.app[RUNTIME].in_flight.running():
+            return await handler(request)
+
+    return counted
+
+
+@_counted
 async def _http_trigger(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     found = runtime.find_route(request.path, request.method)
@@ -196,6 +208,7 @@ async def _inputs_or_fail(runtime: HostRuntime, info: Any, data: Any, trigger_va
                               status_hint=500) from exc
 
 
+@_counted
 async def _signalr_webhook(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     if runtime.keys is not None:
@@ -255,6 +268,24 @@ async def _signalr_webhook(request: web.Request) -> web.StreamResponse:
     body = encode_completion(message.invocation_id, protocol, result=_json_value(result),
                              error=error)
     return web.Response(status=200, body=body)
+
+
+async def _drain(app: web.Application) -> None:
+    """Stop the timers and wait for the trigger invocations in flight, while the host still
+    answers the calls they make to it (docs in .drain). Runs once; the runner may call the
+    shutdown hooks twice (:func:`emulator.serve.stop_runner`)."""
+    runtime = app[RUNTIME]
+    if runtime.in_flight.stopping:
+        return
+    runtime.in_flight.stopping = True
+    if runtime.in_flight.count:
+        host_logger.info("stopping: waiting up to %g s for %d function invocation(s) to finish",
+                         DRAIN_GRACE, runtime.in_flight.count)
+    timers = app[TIMERS].stop(DRAIN_GRACE) if TIMERS in app else asyncio.sleep(0)
+    cancelled, _ = await asyncio.gather(runtime.in_flight.finish(DRAIN_GRACE), timers)
+    if cancelled:
+        host_logger.warning("stopping: %d function invocation(s) still running after %g s "
+                            "were cancelled", cancelled, DRAIN_GRACE)
 
 
 async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -320,6 +351,7 @@ def _assemble(config: HostConfig, runtime: HostRuntime) -> web.Application:
     app[GATE] = Gate(host_page_origins(config.public_url, config.cors_origins), limits,
                      open_routes=[_http_trigger])
     app.cleanup_ctx.append(_session_ctx)
+    app.on_shutdown.append(_drain)
     app.router.add_route("*", "/runtime/webhooks/signalr", _signalr_webhook)
     app.router.add_route("*", "/runtime/webhooks/signalr/{extra:.*}", _signalr_webhook)
     if any(f.trigger.kind in ("entitytrigger", "orchestrationtrigger", "activitytrigger")

@@ -15,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,9 +33,45 @@ from ..logs import OnceLog, current_function, printable
 from .indexing import FunctionInfo
 from .log import invoke_logger
 
-__all__ = ["InvocationResult", "Invoker", "OutHolder"]
+__all__ = ["InvocationResult", "Invoker", "OutHolder", "exit_if_functions_stranded"]
 
 T = TypeVar("T")
+
+
+class _ThreadCalls:
+    """Sync function calls running in worker threads now, every host of the process together."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def run(self, call: Callable[[], T]) -> T:
+        with self._lock:
+            self.count += 1
+        try:
+            return call()
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+_THREAD_CALLS = _ThreadCalls()
+
+
+def exit_if_functions_stranded(code: int) -> None:
+    """After the host stopped: when sync functions still run in worker threads (a cancelled
+    invocation's thread cannot be stopped), exit now with ``code`` instead of letting the
+    interpreter wait for them at exit, as it waits for every pool thread. On Azure the worker
+    process stops with the host, whatever its functions are doing."""
+    stranded = _THREAD_CALLS.count
+    if not stranded:
+        return
+    invoke_logger.warning("%d function call(s) still running in worker threads; exiting "
+                          "without waiting for them", stranded)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 class OutHolder(func.Out[Any]):
@@ -160,6 +199,11 @@ class Invoker:
             result = InvocationResult(return_value=value,
                                       outputs={n: h.get() for n, h in outs.items()})
             finished = await finish(result) if finish is not None else result
+        except asyncio.CancelledError:  # the host stopped before the function returned
+            invoke_logger.info("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms): "
+                               "cancelled, the host is stopping", info.name, invocation_id,
+                               (time.monotonic() - started) * 1000)
+            raise
         except Exception as exc:
             duration = (time.monotonic() - started) * 1000
             key = f"{info.name}:{type(exc).__module__}.{type(exc).__qualname__}"
@@ -187,9 +231,10 @@ class Invoker:
         try:
             if info.is_async:
                 return await info.user_function(**kwargs)
-            call = functools.partial(info.user_function, **kwargs)
+            call = functools.partial(contextvars.copy_context().run,
+                                     functools.partial(info.user_function, **kwargs))
             return await asyncio.get_running_loop().run_in_executor(
-                self._pool, contextvars.copy_context().run, call)
+                self._pool, _THREAD_CALLS.run, call)
         finally:
             current_function.reset(token)
 

@@ -23,6 +23,7 @@ from ..contracts import (
 from ..errors import BindingError, ConfigError, InvalidConnectionString, OutputBindingError
 from ..logs import OnceLog, printable
 from .config import HostConfig, HostJson, load_host_json
+from .drain import InFlight
 from .expressions import resolve
 from .indexing import FunctionError, FunctionInfo, ImportedScript, IndexedApp, load_functions
 from .invoke import Invoker
@@ -100,6 +101,8 @@ class HostRuntime:
     """Refused requests, logged at WARNING once per kind, then at INFO."""
     failures: OnceLog = field(default_factory=OnceLog)
     """Failed requests (5xx), logged at ERROR once per kind, then at INFO."""
+    in_flight: InFlight = field(default_factory=InFlight)
+    """Trigger invocations running now; stopping waits for them (.drain)."""
     rest_tokens: ReusedTokens = field(default_factory=ReusedTokens)
     """REST tokens of the signalR output, reused for a minute per audience (signing one per
     call was a tenth of the host's work for a chat message)."""

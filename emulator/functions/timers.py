@@ -32,6 +32,7 @@ from yarl import URL
 
 from ..errors import FunctionsHostError
 from ..logs import printable, safe_traceback
+from .drain import DRAIN_GRACE
 from .invoke import InvocationResult
 from .log import host_logger
 from .runtime import REASON, HostRuntime
@@ -51,8 +52,6 @@ __all__ = ["TIMERS", "StatusStore", "TimerService", "setup_timers"]
 
 MAX_SLEEP = 30.0
 """Longest single wait, so a changed wall clock (suspend, NTP) is noticed within this."""
-STOP_GRACE = 10.0
-"""How long stopping waits for running timer invocations (the listener waits for them)."""
 
 Clock = Callable[[], datetime]
 
@@ -186,7 +185,7 @@ class TimerService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def stop(self, grace: float = STOP_GRACE) -> None:
+    async def stop(self, grace: float = DRAIN_GRACE) -> None:
         """Stop every schedule; wait up to ``grace`` seconds for running invocations."""
         self._stop.set()
         if not self._tasks:
@@ -276,7 +275,8 @@ class TimerService:
         async def finish(result: InvocationResult) -> None:
             await runtime.send_outputs(info, result.outputs, {})
 
-        with contextlib.suppress(FunctionsHostError):  # logged as Failed by the invoker
+        # Counted with the host's trigger invocations: stopping waits for it (.drain).
+        with contextlib.suppress(FunctionsHostError), runtime.in_flight.running():
             await runtime.invoker.invoke(info, inputs, reason=reason,
                                          invocation_id=invocation_id, finish=finish)
 
@@ -295,8 +295,9 @@ TIMERS = web.AppKey("timers", TimerService)
 
 
 def setup_timers(app: web.Application, runtime: HostRuntime) -> None:
-    """Run the app's timers while ``app`` runs (a cleanup context: stopped before the thread
-    pool and the HTTP session are released)."""
+    """Run the app's timers while ``app`` runs (a cleanup context). The host's shutdown hook
+    stops them first, while it still answers their calls (.drain); stopping here again is
+    then a no-op."""
     service = TimerService(runtime)
     app[TIMERS] = service
 

@@ -3,15 +3,15 @@
 Shutdown, in the order the app owns:
 
 1. ``on_shutdown``: new clients get 503; every client gets a Close (reconnect allowed) and its
-   transport ends (bounded); each registered connection's ``disconnected`` event goes upstream.
-2. cleanup: the ``disconnected`` calls still in flight are waited for (bounded), every task of
-   the service is ended, then the upstream ClientSession is closed.
+   transport ends (bounded); each registered connection's ``disconnected`` event goes upstream,
+   and those calls are waited for (bounded).
+2. cleanup: every task of the service is ended, then the upstream ClientSession is closed.
 
 With a plain ``runner.cleanup()`` aiohttp has stopped listening and closed idle keep-alive
 connections before step 1, so functions that answer a ``disconnected`` event by calling the
-REST API fail at once (nobody is connected any more to receive what they send); nothing waits
-for them. :func:`stop_runner` runs step 1 while the service still listens, so those calls
-succeed; the command-line entry points stop that way.
+REST API fail at once (nobody is connected any more to receive what they send).
+:func:`emulator.serve.stop_runner` (re-exported here) runs step 1 while the service still
+listens, so those calls succeed; the command-line entry points stop that way.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from ..serve import stop_runner
 from .appkeys import SERVICE_KEY
 from .client_api import client_routes
 from .config import ServiceConfig
 from .log import log
 from .middlewares import add_cors_headers, cors_middleware, error_middleware
 from .rest import MAX_BODY_SIZE, rest_routes
-from .service import SignalRService
+from .service import SHUTDOWN_TIMEOUT, SignalRService
 
 __all__ = ["SERVICE_KEY", "make_app", "stop_runner"]
 
@@ -44,15 +45,6 @@ def make_app(config: ServiceConfig, *, service: SignalRService | None = None) ->
     return app
 
 
-async def stop_runner(runner: web.AppRunner) -> None:
-    """Stop a runner of this app the graceful way: clients closed while it still listens."""
-    await runner.shutdown()  # on_shutdown hooks, sites still listening
-    app = runner.app
-    if SERVICE_KEY in app:
-        await app[SERVICE_KEY].dispatcher.wait_disconnects(5.0)
-    await runner.cleanup()
-
-
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     service = app[SERVICE_KEY]
     await service.dispatcher.client.start()
@@ -66,3 +58,4 @@ async def _close_clients(app: web.Application) -> None:
     service = app[SERVICE_KEY]
     if not service.stopping:
         await service.close_all()
+        await service.dispatcher.wait_disconnects(SHUTDOWN_TIMEOUT)

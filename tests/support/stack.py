@@ -33,6 +33,9 @@ class RunningStack:
     log_path: Path
     lines: list[str] = field(default_factory=list)
     pump: asyncio.Task[None] | None = None
+    new_line: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: bool = False
+    """The process closed its output: no line is to come."""
 
     @property
     def api_url(self) -> str:
@@ -40,6 +43,21 @@ class RunningStack:
 
     def log_text(self) -> str:
         return "\n".join(self.lines)
+
+    async def wait_for_line(self, pattern: str, timeout: float = TIMEOUT) -> str:
+        """The first line of the stack's output (so far or to come) that matches ``pattern``."""
+        regex = re.compile(pattern)
+        checked = 0
+        async with asyncio.timeout(timeout):
+            while True:
+                for line in self.lines[checked:]:
+                    if regex.search(line):
+                        return line
+                checked = len(self.lines)
+                if self.pump is None or self.ended:
+                    raise AssertionError(f"the stack ended without a line matching {pattern!r}")
+                self.new_line.clear()
+                await self.new_line.wait()
 
     async def stop(self) -> int:
         """Ctrl-C, as a user would; returns the exit code. A stack still running after the
@@ -54,6 +72,9 @@ class RunningStack:
                 self.lines.extend(dump.splitlines())
                 with self.log_path.open("a", encoding="utf-8") as log:
                     log.write(dump + "\n")
+                # Shown with the failing test (pytest prints what it wrote), where CI logs it.
+                print(f"--- {self.log_path.name}, the end ---", *self.lines[-80:],
+                      sep="\n", file=sys.stderr)
                 self.process.kill()
                 await self.process.wait()
         if self.pump is not None:
@@ -62,8 +83,8 @@ class RunningStack:
 
 
 async def _thread_dump(pid: int) -> str:
-    """What each thread of ``pid`` is doing, from py-spy (installed with the benchmarks'
-    requirements) if it is there."""
+    """What each thread of ``pid`` is doing, from py-spy (requirements-test.txt) if it is
+    there."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
         return "(py-spy is not installed)"
@@ -85,7 +106,10 @@ async def _pump(stack: RunningStack) -> None:
         async for raw in stack.process.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
             stack.lines.append(line)
+            stack.new_line.set()
             log.write(line + "\n")
+    stack.ended = True
+    stack.new_line.set()
 
 
 async def start_stack(

@@ -1,0 +1,103 @@
+"""Ctrl-C while functions run: the stack lets them finish while the host still answers their
+Durable calls, then exits; one that never finishes is cancelled after the grace, and a thread
+stuck in a sync function does not keep the process alive (the app: tests/apps/stopping)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import ARTIFACTS
+from tests.support.stack import ROOT, RunningStack, start_stack
+from tests.support.timeouts import STOP_TIMEOUT, TIMEOUT
+
+APP = ROOT / "tests" / "apps" / "stopping"
+NEVER = "0 0 0 1 1 *"
+"""Once a year, at midnight on 1 January: the timer stays out of the way."""
+EVERY_SECOND = "* * * * * *"
+
+
+async def _start(tmp_path: Path, name: str, timer_schedule: str = NEVER) -> RunningStack:
+    holds = tmp_path / "holds"
+    holds.mkdir(exist_ok=True)
+    return await start_stack(
+        app_dir=APP, data_dir=tmp_path / "data", log_path=ARTIFACTS / f"{name}.stack.log",
+        env={"HOLD_DIR": str(holds), "HOLD_TIMER_SCHEDULE": timer_schedule})
+
+
+async def _exit_code(stack: RunningStack, timeout: float) -> int:
+    try:
+        return await asyncio.wait_for(stack.process.wait(), timeout)
+    finally:
+        await stack.stop()  # kills it if it is still running
+
+
+async def _count(stack: RunningStack, http: aiohttp.ClientSession, expected: str) -> None:
+    """Until the Counter entity reads ``expected`` (a queued signal runs shortly after start)."""
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            async with http.get(f"{stack.api_url}/count") as reply:
+                assert reply.status == 200
+                if await reply.text() == expected:
+                    return
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("trigger", ["http", "timer"])
+async def test_stack_stop_lets_running_functions_finish_their_durable_calls(
+    trigger: str, tmp_path: Path
+) -> None:
+    """SIGINT while a function is mid-run: the host waits for it, answers its entity signal,
+    and the stack exits 0 promptly once it is done; the signal is kept."""
+    name = "hold" if trigger == "http" else "hold_timer"
+    stack = await _start(tmp_path, f"test_stack_stop_{trigger}",
+                         NEVER if trigger == "http" else EVERY_SECOND)
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT * 2)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        call = (asyncio.ensure_future(http.get(f"{stack.api_url}/hold")) if trigger == "http"
+                else None)
+        try:
+            await stack.wait_for_line(rf"Executing 'Functions\.{name}'")
+            stack.process.send_signal(signal.SIGINT)
+            await stack.wait_for_line(r"waiting up to \S+ s for 1 function invocation")
+            (tmp_path / "holds" / name).touch()
+            if call is not None:
+                reply = await call
+                assert reply.status == 200
+                assert await reply.text() == "signalled"
+            assert await _exit_code(stack, STOP_TIMEOUT) == 0
+        finally:
+            if call is not None and not call.done():
+                call.cancel()
+        assert not [line for line in stack.lines if "cancelled" in line]
+        again = await _start(tmp_path, f"test_stack_stop_{trigger}_again")
+        try:
+            await _count(again, http, "1")
+        finally:
+            assert await again.stop() == 0
+
+
+@pytest.mark.parametrize("function", ["hold", "hold_sync"])
+async def test_stack_stop_cancels_a_function_that_never_finishes(
+    function: str, tmp_path: Path
+) -> None:
+    """A function that never returns (async, or sync in a worker thread) is cancelled after
+    the grace, its caller gets no answer, and the stack still exits 0."""
+    stack = await _start(tmp_path, f"test_stack_stop_stuck_{function}")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT * 2)) as http:
+        call = asyncio.ensure_future(http.get(f"{stack.api_url}/{function}"))
+        try:
+            await stack.wait_for_line(rf"Executing 'Functions\.{function}'")
+            stack.process.send_signal(signal.SIGINT)
+            assert await _exit_code(stack, TIMEOUT) == 0
+            with pytest.raises(aiohttp.ClientError):
+                await call
+        finally:
+            call.cancel()
+    log = stack.log_text()
+    assert "1 function invocation(s) still running after 5 s were cancelled" in log
+    assert ("still running in worker threads" in log) == (function == "hold_sync")
