@@ -155,8 +155,8 @@ class Session:
 
     # One per client: slots keep an idle connection small (benchmarks/RESULTS.md, capacity).
     __slots__ = (
-        "attachment", "claims_header", "closed_seen", "connection_id", "connection_token",
-        "core", "finished", "hub", "lock", "query_header", "refusals", "registered",
+        "_lock", "attachment", "claims_header", "closed_seen", "connection_id",
+        "connection_token", "core", "finished", "hub", "query_header", "refusals", "registered",
         "transport", "user_id",
     )
 
@@ -180,13 +180,21 @@ class Session:
         self.refusals = refusals
         """The service's once-per-reason log of refusals."""
         self.attachment: Attachment | None = None
-        self.lock = asyncio.Lock()
-        """Held while a batch of client messages is handled: upstream calls stay in order."""
+        self._lock: asyncio.Lock | None = None
         self.registered = False
         """Handshake done: in the hub state, and its ``disconnected`` event is owed upstream."""
         self.finished = Flag()
         self.closed_seen: float | None = None
         """When the liveness sweep first saw the core closed (the end of its patience)."""
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while a batch of client messages is handled: upstream calls stay in order.
+        Made on the first batch (88 bytes an idle connection does not need)."""
+        lock = self._lock
+        if lock is None:
+            lock = self._lock = asyncio.Lock()
+        return lock
 
     @property
     def is_open(self) -> bool:

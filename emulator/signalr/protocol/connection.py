@@ -179,8 +179,10 @@ class HubConnection:
         self._transfer_formats = tuple(transfer_formats)
         self._handshake_buffer: bytearray | None = bytearray()
         self._reader: RecordSplitter | None = None
-        self._events: list[Event] = []
-        self._outgoing: list[bytes] = []
+        # None until something is queued: most connections are idle most of the time, and two
+        # empty lists are 112 bytes of each.
+        self._events: list[Event] | None = None
+        self._outgoing: list[bytes] | None = None
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -211,7 +213,7 @@ class HubConnection:
     @property
     def pending(self) -> int:
         """Items waiting for the transport."""
-        return len(self._outgoing)
+        return len(self._outgoing or ())
 
     def hold(self) -> None:
         """The client is waiting on us (a held long poll, its messages being handled): its
@@ -247,8 +249,8 @@ class HubConnection:
             self._fail(exc)
 
     def events_received(self) -> list[Event]:
-        events, self._events = self._events, []
-        return events
+        events, self._events = self._events, None
+        return events or []
 
     def _receive_message(self, message: HubMessage) -> bool:
         """Handle one parsed message; True when nothing after it may be read."""
@@ -264,11 +266,11 @@ class HubConnection:
                 return False
         if isinstance(message, Ping | Ack | Sequence):
             return False  # traffic only (Ack and Sequence mean nothing without buffering)
-        self._events.append(message)
+        self._event(message)
         if isinstance(message, Close):
             # The peer is leaving; nothing after its Close is read, none is sent back.
             self._end(CloseReason.CLIENT_CLOSED, None)
-            self._outgoing.clear()
+            self._outgoing = None
             return True
         return False
 
@@ -297,17 +299,22 @@ class HubConnection:
             return False
         if state is State.DETACHED:
             return True
-        if len(self._outgoing) >= self.limits.max_queued:
+        outgoing = self._outgoing
+        if outgoing is None:
+            self._outgoing = [data]
+        elif len(outgoing) >= self.limits.max_queued:
             self.abort(CloseReason.SLOW_CLIENT)
             return False
-        self._outgoing.append(data)
+        else:
+            outgoing.append(data)
         return True
 
     def data_to_send(self, now: float) -> list[bytes]:
         """Everything queued, in order; the transport writes it now."""
-        data, self._outgoing = self._outgoing, []
-        if data:
-            self.last_sent = now
+        data, self._outgoing = self._outgoing, None
+        if data is None:
+            return []
+        self.last_sent = now
         return data
 
     # -- ending --------------------------------------------------------------------------------
@@ -319,17 +326,16 @@ class HubConnection:
             return
         error = detail or reason.message
         if self.state is State.OPEN and self.protocol is not None:
-            self._outgoing.append(self.protocol.encode(
-                Close(error=error, allow_reconnect=allow_reconnect)))
+            self._queue(self.protocol.encode(Close(error=error, allow_reconnect=allow_reconnect)))
         elif self.state is State.HANDSHAKE and error is not None:
-            self._outgoing.append(handshake_response(error))
+            self._queue(handshake_response(error))
         self._end(reason, detail)
 
     def abort(self, reason: CloseReason) -> None:
         """End at once: what is queued is dropped, no Close is sent (a stuck or gone client)."""
         if self.state is State.CLOSED:
             return
-        self._outgoing.clear()
+        self._outgoing = None
         self._end(reason, None)
 
     def _end(self, reason: CloseReason, detail: str | None) -> None:
@@ -345,7 +351,7 @@ class HubConnection:
         if self.state is State.OPEN and self.buffer is not None and not clean:
             self.state = State.DETACHED
             self.detached_at = now
-            self._outgoing.clear()  # the buffer replays what matters
+            self._outgoing = None  # the buffer replays what matters
         elif clean:
             self.abort(CloseReason.CLIENT_CLOSED)
         else:
@@ -381,11 +387,11 @@ class HubConnection:
                 self._ack_sent_at = now
                 ack = buffer.ack_due()
                 if ack is not None and self.protocol is not None:
-                    self._outgoing.append(self.protocol.encode(Ack(sequence_id=ack)))
+                    self._queue(self.protocol.encode(Ack(sequence_id=ack)))
             if (self.sends_pings and not self._outgoing
                     and now - self.last_sent >= limits.keep_alive_interval):
                 assert self.protocol is not None
-                self._outgoing.append(_ping_bytes(self.protocol))
+                self._queue(_ping_bytes(self.protocol))
                 self.last_sent = now  # one Ping per interval, even before it is written
         elif state is State.HANDSHAKE:
             if now - self.opened_at >= limits.handshake_timeout:
@@ -425,11 +431,24 @@ class HubConnection:
         stateful = self.stateful_requested and request.version >= 2
         if stateful:
             self.buffer = MessageBuffer(self.limits.max_queued)
-        self._outgoing.append(handshake_response())
-        self._events.append(HandshakeCompleted(protocol=protocol.name, version=request.version,
-                                               stateful=stateful))
+        self._queue(handshake_response())
+        self._event(HandshakeCompleted(protocol=protocol.name, version=request.version,
+                                       stateful=stateful))
         return rest
 
     def _fail(self, exc: ProtocolError) -> None:
         self.close(CloseReason.PROTOCOL_ERROR, str(exc))
-        self._events.append(ConnectionFailed(error=exc))
+        self._event(ConnectionFailed(error=exc))
+
+    def _queue(self, data: bytes) -> None:
+        """Queue bytes of our own (handshake answer, Close, Ping, Ack): never refused."""
+        if self._outgoing is None:
+            self._outgoing = [data]
+        else:
+            self._outgoing.append(data)
+
+    def _event(self, event: Event) -> None:
+        if self._events is None:
+            self._events = [event]
+        else:
+            self._events.append(event)
