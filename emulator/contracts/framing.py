@@ -54,27 +54,32 @@ class RecordReader:
     __slots__ = ("_buffer", "_max_size")
 
     def __init__(self, max_size: int | None = None) -> None:
-        self._buffer = bytearray()
+        self._buffer: bytearray | None = None
+        """An unfinished record; None when there is none (an idle connection keeps no empty
+        buffer: benchmarks/RESULTS.md, "Memory per connection")."""
         self._max_size = max_size
 
     @property
     def pending(self) -> int:
         """Bytes of an unfinished record kept for the next call."""
-        return len(self._buffer)
+        return len(self._buffer) if self._buffer is not None else 0
 
     def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
+        buffer = self._buffer
+        if buffer is not None:
+            buffer += data
         records: list[bytes] = []
+        seen = data if buffer is None else buffer
         start = 0
         while True:
-            end = self._buffer.find(RECORD_SEPARATOR, start)
+            end = seen.find(RECORD_SEPARATOR, start)
             if end < 0:
                 break
             self._check(end - start)
-            records.append(bytes(self._buffer[start:end]))
+            records.append(bytes(seen[start:end]))
             start = end + 1
-        del self._buffer[:start]
-        self._check(len(self._buffer))
+        self._buffer = _rest(seen, buffer, start)
+        self._check(self.pending)
         return records
 
     def _check(self, size: int) -> None:
@@ -88,36 +93,40 @@ class LengthPrefixReader:
     __slots__ = ("_buffer", "_max_size")
 
     def __init__(self, max_size: int | None = None) -> None:
-        self._buffer = bytearray()
+        self._buffer: bytearray | None = None
+        """An unfinished record; None when there is none (as :class:`RecordReader`)."""
         self._max_size = max_size
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        return len(self._buffer) if self._buffer is not None else 0
 
     def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
+        buffer = self._buffer
+        if buffer is not None:
+            buffer += data
         records: list[bytes] = []
+        seen = data if buffer is None else buffer
         offset = 0
         while True:
-            header = self._read_length(offset)
+            header = self._read_length(seen, offset)
             if header is None:
                 break
             length, prefix_size = header
             start = offset + prefix_size
-            if len(self._buffer) - start < length:
+            if len(seen) - start < length:
                 break
-            records.append(bytes(self._buffer[start : start + length]))
+            records.append(bytes(seen[start : start + length]))
             offset = start + length
-        del self._buffer[:offset]
+        self._buffer = _rest(seen, buffer, offset)
         return records
 
-    def _read_length(self, offset: int) -> tuple[int, int] | None:
+    def _read_length(self, data: bytes | bytearray, offset: int) -> tuple[int, int] | None:
         length = 0
         for index in range(_MAX_VARINT_BYTES):
-            if offset + index >= len(self._buffer):
+            if offset + index >= len(data):
                 return None
-            byte = self._buffer[offset + index]
+            byte = data[offset + index]
             length |= (byte & 0x7F) << (7 * index)
             if not byte & 0x80:
                 if length > _MAX_LENGTH:
@@ -126,6 +135,16 @@ class LengthPrefixReader:
                     raise MessageTooLarge(f"message larger than {self._max_size} bytes")
                 return length, index + 1
         raise FramingError("message length prefix is longer than 5 bytes")
+
+
+def _rest(seen: bytes | bytearray, buffer: bytearray | None, start: int) -> bytearray | None:
+    """What is left of ``seen`` after ``start``, kept for the next call (None: nothing)."""
+    if start >= len(seen):
+        return None
+    if buffer is None:
+        return bytearray(seen[start:])
+    del buffer[:start]
+    return buffer
 
 
 def split_records(data: bytes) -> list[bytes]:

@@ -15,7 +15,7 @@ from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from .appkeys import SERVICE_KEY
 from .auth import check_client_token, decoded_query, query_items
 from .log import log
-from .middlewares import error_response, maps_own_errors
+from .middlewares import error_response, mapping_errors, started_by
 from .protocol.negotiate import (
     build_negotiate_response,
     lowered_query,
@@ -73,16 +73,19 @@ async def negotiate(request: web.Request) -> web.Response:
     ))
 
 
-@maps_own_errors
-async def connect(request: web.Request) -> web.StreamResponse:
-    """``/client/?hub=&id=``: WebSocket upgrade, SSE GET, long-poll GET, POST send, DELETE."""
-    # The checks run in a plain function, and this frame, which lives as long as a WebSocket,
-    # holds only the request and maps the errors itself, so no middleware frame lives beside it
-    # (benchmarks/RESULTS.md, "Memory per connection").
+def _start(request: web.Request) -> Awaitable[web.StreamResponse]:
+    """``/client/?hub=&id=``: WebSocket upgrade, SSE GET, long-poll GET, POST send, DELETE.
+
+    The checks run here, in a plain function, and the awaitable it returns maps its own errors:
+    no frame of ours but the transport's lives as long as a WebSocket (benchmarks/RESULTS.md,
+    "Memory per connection"). An error of the checks is answered at once."""
     try:
-        return await _transport_for(request)
+        return _transport_for(request)
     except Exception as exc:
-        return error_response(request, exc)
+        return _ready(error_response(request, exc))
+
+
+connect = started_by(_start)
 
 
 def _transport_for(request: web.Request) -> Awaitable[web.StreamResponse]:
@@ -102,7 +105,7 @@ def _transport_for(request: web.Request) -> Awaitable[web.StreamResponse]:
         if existing is not None:
             _check_owner(existing.user_id, claims)
         if (existing is not None and existing.core.buffer is not None
-                and existing.hub.lower() == hub.lower() and not existing.finished.is_set()
+                and existing.hub.lower() == hub.lower() and not existing.is_finished
                 and (existing.attachment is None or existing.attachment.is_gone())):
             # Stateful reconnect: the same id on a new socket, once the old one is gone.
             return handle_websocket(request, service, existing, reattach=True)
@@ -111,7 +114,13 @@ def _transport_for(request: web.Request) -> Awaitable[web.StreamResponse]:
             hub=hub, transport="WebSockets", claims=claims, client_query=decoded_query(request),
             pending=pending,
         )
-        return handle_websocket(request, service, session)
+        return handle_websocket(request, service, session)  # maps its own errors
+    return mapping_errors(request, _http_transport(request, service, hub, token, claims))
+
+
+def _http_transport(request: web.Request, service: SignalRService, hub: str, token: str | None,
+                    claims: dict[str, Any]) -> Awaitable[web.StreamResponse]:
+    """SSE, long polling, a send or a DELETE; raises before anything is awaited."""
     if token is None:
         raise BadRequest("the 'id' query parameter is required")
     active = service.registry.get(token)
@@ -139,7 +148,7 @@ def _transport_for(request: web.Request) -> Awaitable[web.StreamResponse]:
         if active.transport != "LongPolling":
             raise Conflict("a transport is already attached to this connection")
         return handle_poll(request, service, active)
-    if active is None or active.finished.is_set():
+    if active is None or active.is_finished:
         raise NotFound("no connection with this id (unknown, expired or closed)")
     if method == "POST":
         return handle_post(request, service, active)

@@ -14,7 +14,6 @@ authentication (docs/client-protocol.md, "CORS").
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from aiohttp import web
 
@@ -24,10 +23,9 @@ from .log import log, printable
 from .service import SignalRService
 
 __all__ = ["add_cors_headers", "cors_middleware", "error_middleware", "error_response",
-           "maps_own_errors"]
+           "mapping_errors", "started_by"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-H = TypeVar("H", bound=Handler)
 ALLOWED_METHODS = "GET, POST, PUT, DELETE, HEAD, OPTIONS"
 
 
@@ -39,24 +37,43 @@ def _error_response(status: int, message: str, error_code: str | None = None) ->
     return response
 
 
-def maps_own_errors(handler: H) -> H:
-    """Mark a handler that turns its own errors into responses (:func:`error_response`): the
-    middleware then adds no frame around it. The client endpoint's handler lives as long as its
-    WebSocket, and that frame was a third of a kilobyte per idle connection."""
-    handler.maps_own_errors = True  # type: ignore[attr-defined]
+Starter = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def started_by(start: Starter) -> Handler:
+    """A route handler that calls ``start``: a plain function that checks the request and
+    returns the awaitable serving it, which maps its own errors (:func:`error_response`). The
+    error middleware calls ``start`` itself, so no frame of the handler's lives beside that
+    awaitable: the client endpoint's lives as long as its WebSocket, and that frame was a fifth
+    of a kilobyte per idle connection (benchmarks/RESULTS.md, "Memory per connection")."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await start(request)
+
+    handler.start_request = start  # type: ignore[attr-defined]
     return handler
 
 
 @web.middleware
 def error_middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
-    if getattr(handler, "maps_own_errors", False):
-        return handler(request)
+    start: Starter | None = getattr(handler, "start_request", None)
+    if start is not None:
+        return start(request)
     return _mapping_errors(request, handler)
 
 
 async def _mapping_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except Exception as exc:
+        return error_response(request, exc)
+
+
+async def mapping_errors(request: web.Request,
+                         serving: Awaitable[web.StreamResponse]) -> web.StreamResponse:
+    """``serving``, its errors turned into responses (:func:`error_response`)."""
+    try:
+        return await serving
     except Exception as exc:
         return error_response(request, exc)
 

@@ -126,7 +126,8 @@ class SignalRService:
         session = Session(
             connection_id=connection_id,
             connection_token=pending.connection_token if pending else connection_id,
-            hub=hub, transport=transport, user_id=user_id_from_claims(claims),
+            # One string for every client of a hub, not one parsed from each URL.
+            hub=sys.intern(hub), transport=transport, user_id=user_id_from_claims(claims),
             claims_header=format_claims(claims) if claims else "",
             # One string for every client with the same query (most clients of a hub).
             query_header=sys.intern(client_query_header(client_query)), core=core,
@@ -143,18 +144,19 @@ class SignalRService:
         if transport_log.isEnabledFor(logging.DEBUG):
             transport_log.debug("< %s %s", session.connection_id, preview(data))
         core = session.core
-        async with session.lock:
-            # The client is not silent while its messages are handled: an upstream call may
-            # take longer than the client timeout, and its pings wait until we read again.
-            core.hold()
-            try:
-                core.receive_data(data, self.monotonic())
-                for event in core.events_received():
-                    session.wake()  # the handshake answer goes out before the upstream call
-                    await self._handle(session, event)
-            finally:
-                core.release(self.monotonic())
-                session.wake()
+        await session.take_turn()
+        # The client is not silent while its messages are handled: an upstream call may take
+        # longer than the client timeout, and its pings wait until we read again.
+        core.hold()
+        try:
+            core.receive_data(data, self.monotonic())
+            for event in core.events_received():
+                session.wake()  # the handshake answer goes out before the upstream call
+                await self._handle(session, event)
+        finally:
+            core.release(self.monotonic())
+            session.wake()
+            session.end_turn()
 
     async def _handle(self, session: Session, event: Event) -> None:
         if isinstance(event, HandshakeCompleted):
@@ -186,9 +188,9 @@ class SignalRService:
 
     async def finish(self, session: Session) -> None:
         """The session is over: forget it, then send ``disconnected`` upstream."""
-        if session.finished.is_set():
+        if session.is_finished:
             return
-        session.finished.set()
+        session.mark_finished()
         core = session.core
         core.abort(CloseReason.CLIENT_GONE)  # no-op when it is closed already
         self.registry.discard(session)
@@ -230,13 +232,13 @@ class SignalRService:
         for session in sessions:
             if session.transport == "LongPolling" or session.attachment is None:
                 self.finish_soon(session)
-        waits = [asyncio.ensure_future(s.finished.wait()) for s in sessions]
+        waits = [asyncio.ensure_future(s.wait_finished()) for s in sessions]
         if waits:
             _, late = await asyncio.wait(waits, timeout=timeout)
             for task in late:
                 task.cancel()
         for session in sessions:
-            if not session.finished.is_set():
+            if not session.is_finished:
                 self.finish_soon(session)  # its transport did not end in time
         self.registry.clear_pending()
 

@@ -20,7 +20,8 @@ __all__ = ["Attachment", "Flag", "Flusher", "Session", "Wakeup"]
 
 class Flag:
     """Set once, awaited by any number of tasks: ``asyncio.Event`` without its deque, which
-    would cost every idle connection about 0.8 KB (benchmarks/RESULTS.md, capacity)."""
+    would cost every idle connection about 0.8 KB (benchmarks/RESULTS.md, capacity).
+    Never awaited before it is set, it makes no future."""
 
     __slots__ = ("_set", "_waiters")
 
@@ -150,13 +151,18 @@ class Attachment(Protocol):
         """End the transport now, without waiting for what is queued."""
 
 
+_FINISHED = Flag()
+_FINISHED.set()
+"""The flag of every session that finished with nothing waiting for it."""
+
+
 class Session:
-    """One connection: identity, the core, the attachment, and the upstream order lock."""
+    """One connection: identity, the core, the attachment, and the order of its batches."""
 
     # One per client: slots keep an idle connection small (benchmarks/RESULTS.md, capacity).
     __slots__ = (
-        "_lock", "attachment", "claims_header", "closed_seen", "connection_id",
-        "connection_token", "core", "finished", "hub", "query_header", "refusals", "registered",
+        "_finished", "_turns", "attachment", "claims_header", "closed_seen", "connection_id",
+        "connection_token", "core", "hub", "query_header", "refusals", "registered",
         "transport", "user_id",
     )
 
@@ -180,21 +186,65 @@ class Session:
         self.refusals = refusals
         """The service's once-per-reason log of refusals."""
         self.attachment: Attachment | None = None
-        self._lock: asyncio.Lock | None = None
+        self._turns: list[asyncio.Future[None]] | None = None
+        """None: no batch of client messages is being handled; else the batches waiting."""
         self.registered = False
         """Handshake done: in the hub state, and its ``disconnected`` event is owed upstream."""
-        self.finished = Flag()
+        self._finished: Flag | None = None
+        """Made when something first waits for the end, or at the end: most sessions are never
+        waited for, and an idle connection does without the object."""
         self.closed_seen: float | None = None
         """When the liveness sweep first saw the core closed (the end of its patience)."""
 
+    # -- one batch of client messages at a time ------------------------------------------------
+
+    async def take_turn(self) -> None:
+        """Wait until the batches of this client's messages that came before are handled, so
+        upstream calls stay in order; :meth:`end_turn` after. ``asyncio.Lock``'s order, without
+        a lock object kept by every idle connection (benchmarks/RESULTS.md, "Memory per
+        connection")."""
+        turns = self._turns
+        if turns is None:
+            self._turns = []
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        turns.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.end_turn()  # handed the turn as it was cancelled: pass it on
+            elif waiter in turns:
+                turns.remove(waiter)
+            raise
+
+    def end_turn(self) -> None:
+        """The batch is handled: the next waiting one goes on."""
+        turns = self._turns
+        while turns:
+            waiter = turns.pop(0)
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._turns = None
+
+    # -- the end -------------------------------------------------------------------------------
+
     @property
-    def lock(self) -> asyncio.Lock:
-        """Held while a batch of client messages is handled: upstream calls stay in order.
-        Made on the first batch (88 bytes an idle connection does not need)."""
-        lock = self._lock
-        if lock is None:
-            lock = self._lock = asyncio.Lock()
-        return lock
+    def is_finished(self) -> bool:
+        finished = self._finished
+        return finished is not None and finished.is_set()
+
+    def mark_finished(self) -> None:
+        if self._finished is None:
+            self._finished = _FINISHED
+        else:
+            self._finished.set()
+
+    async def wait_finished(self) -> None:
+        if self._finished is None:
+            self._finished = Flag()
+        await self._finished.wait()
 
     @property
     def is_open(self) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import WSMessage, WSMsgType, web
 
 from ..log import preview, transport_log
+from ..middlewares import error_response
 from ..protocol.connection import CloseReason
 from ..service import SignalRService
 from ..session import Flusher, Session
@@ -157,53 +158,66 @@ class WebSocketAttachment:
 
 async def handle_websocket(
     request: web.Request, service: SignalRService, session: Session, *, reattach: bool = False,
-) -> web.WebSocketResponse:
-    """Serve one WebSocket; ``reattach`` resumes a detached stateful session on it."""
-    ws = web.WebSocketResponse(max_msg_size=service.config.max_message_size + _SLACK,
-                               autoping=True)
-    await ws.prepare(request)
-    attachment = WebSocketAttachment(ws, session, request.transport, service.flusher,
-                                     handshake=not reattach)
-    if reattach:
-        _reattach(service, session, attachment)
-    else:
-        session.attachment = attachment
-    attachment.wake()
-    clean = False
-    core = session.core
+) -> web.StreamResponse:
+    """Serve one WebSocket; ``reattach`` resumes a detached stateful session on it.
+
+    The read loop lives in this frame, and each message is handled in a frame of its own: an
+    idle connection holds no extra coroutine, nor the last message it sent. Its errors are
+    mapped here, so no frame of the client endpoint's lives beside it either
+    (benchmarks/RESULTS.md, "Memory per connection")."""
     try:
-        # The read loop lives in this frame, and each message is handled in a frame of its
-        # own: an idle connection holds no extra coroutine, nor the last message it sent
-        # (benchmarks/RESULTS.md, "Memory per connection").
-        while not core.is_closed:
-            ended = await _feed(service, session, await ws.receive())
-            if ended is not None:
-                clean = ended
-                break
-    finally:
-        superseded = session.attachment is not attachment
-        detached = False
-        if not superseded and not core.is_closed:
-            detached = service.transport_lost(session, clean=clean)
-        if detached or superseded:
-            attachment.end()  # no more writes; the buffer (or the new socket) carries on
+        ws = web.WebSocketResponse(max_msg_size=service.config.max_message_size + _SLACK,
+                                   autoping=True)
+        await ws.prepare(request)
+        attachment = WebSocketAttachment(ws, session, request.transport, service.flusher,
+                                         handshake=not reattach)
+        if reattach:
+            _reattach(service, session, attachment)
         else:
-            attachment.flush()  # what is left (a Close) goes out, then the socket closes
-        writer = attachment.writer
-        if writer is not None:
-            if not attachment.ended:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(writer), 5.0)  # the Close goes out
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
-        attachment.end()
-        if not ws.closed:
-            with contextlib.suppress(Exception):
-                await ws.close()
-        if not detached and not superseded:
-            await service.finish(session)
-    return ws
+            session.attachment = attachment
+        attachment.wake()
+        clean = False
+        core = session.core
+        try:
+            while not core.is_closed:
+                ended = await _feed(service, session, await ws.receive())
+                if ended is not None:
+                    clean = ended
+                    break
+        finally:
+            await _wind_up(service, session, attachment, clean=clean)
+        return ws
+    except Exception as exc:
+        return error_response(request, exc)
+
+
+async def _wind_up(service: SignalRService, session: Session, attachment: WebSocketAttachment,
+                   *, clean: bool) -> None:
+    """The socket's read loop ended: detach, or write what is left, close, finish."""
+    ws = attachment.ws
+    core = session.core
+    superseded = session.attachment is not attachment
+    detached = False
+    if not superseded and not core.is_closed:
+        detached = service.transport_lost(session, clean=clean)
+    if detached or superseded:
+        attachment.end()  # no more writes; the buffer (or the new socket) carries on
+    else:
+        attachment.flush()  # what is left (a Close) goes out, then the socket closes
+    writer = attachment.writer
+    if writer is not None:
+        if not attachment.ended:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(writer), 5.0)  # the Close goes out
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await writer
+    attachment.end()
+    if not ws.closed:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    if not detached and not superseded:
+        await service.finish(session)
 
 
 def _reattach(service: SignalRService, session: Session, attachment: WebSocketAttachment) -> None:

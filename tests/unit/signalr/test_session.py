@@ -1,8 +1,9 @@
 """The lean per-connection shell parts the benchmarks led to, pinned down.
 
 ``Wakeup`` waits on a bare future with a timer instead of ``asyncio.Event`` + ``wait_for``;
-``Flag`` replaces ``asyncio.Event`` for ``Session.finished``; a session keeps the
-``X-ASRS-User-Claims`` value instead of the decoded token; a stopping service refuses new
+``Flag`` replaces ``asyncio.Event`` for a session's end, made only when something waits for
+it; a session's batches of messages take turns in order without a lock object; a session keeps
+the ``X-ASRS-User-Claims`` value instead of the decoded token; a stopping service refuses new
 sockets (faster shutdowns let clients reconnect elsewhere). Each test says what must hold.
 """
 
@@ -14,10 +15,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from emulator.contracts.upstream import format_claims
+from emulator.logs import OnceLog
 from emulator.signalr import DEFAULT_ACCESS_KEY, ServiceConfig, make_app
 from emulator.signalr.app import SERVICE_KEY
+from emulator.signalr.protocol.connection import HubConnection
 from emulator.signalr.protocol.upstream import build_upstream_headers
-from emulator.signalr.session import Flag, Wakeup
+from emulator.signalr.session import Flag, Session, Wakeup
 from tests.support.timeouts import TIMEOUT
 
 
@@ -60,6 +63,50 @@ async def test_session_flag_releases_all_waiters_once_set() -> None:
     await asyncio.wait_for(asyncio.gather(*waiters[1:]), TIMEOUT)
     assert flag.is_set()
     await flag.wait()
+
+
+def _session() -> Session:
+    return Session(connection_id="c", connection_token="c", hub="chat", transport="WebSockets",
+                   user_id=None, claims_header="", query_header="",
+                   core=HubConnection(now=0.0), refusals=OnceLog())
+
+
+async def test_session_batches_take_turns_in_order_and_a_cancelled_one_passes_on() -> None:
+    session = _session()
+    order: list[str] = []
+
+    async def batch(name: str, hold: asyncio.Future[None] | None = None) -> None:
+        await session.take_turn()
+        try:
+            order.append(name)
+            if hold is not None:
+                await hold
+        finally:
+            session.end_turn()
+
+    hold: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    first = asyncio.ensure_future(batch("first", hold))
+    await asyncio.sleep(0)
+    second, third, fourth = (asyncio.ensure_future(batch(n)) for n in ("2nd", "3rd", "4th"))
+    await asyncio.sleep(0)
+    second.cancel()  # waiting: it leaves the line
+    hold.set_result(None)
+    await asyncio.sleep(0)
+    third.cancel()  # handed the turn as it is cancelled: the next one goes on
+    await asyncio.wait_for(asyncio.gather(first, fourth), TIMEOUT)
+    assert order == ["first", "4th"] and second.cancelled() and third.cancelled()
+    assert session._turns is None, "an idle session keeps nothing for its turns"
+
+
+async def test_session_end_is_awaited_whether_it_came_before_or_after() -> None:
+    waited, early = _session(), _session()
+    waiter = asyncio.ensure_future(waited.wait_finished())
+    await asyncio.sleep(0)
+    assert not waited.is_finished
+    waited.mark_finished()
+    early.mark_finished()
+    await asyncio.wait_for(asyncio.gather(waiter, early.wait_finished()), TIMEOUT)
+    assert waited.is_finished and early.is_finished and not _session().is_finished
 
 
 def test_upstream_headers_take_the_preformatted_claims() -> None:
