@@ -53,6 +53,7 @@ class _Host:
         self.runner: web.AppRunner | None = None
         self.runtime: Any = None
         self._modules = set(sys.modules)
+        self._restarting: asyncio.Future[None] | None = None
 
     async def start(self, *, first: bool = False) -> None:
         from .functions import RUNTIME, make_app
@@ -75,7 +76,11 @@ class _Host:
     async def stop(self, *, last: bool = False) -> None:
         """Running functions finish while the host still answers them (its shutdown hooks run
         while it listens); then, when this is the last stop, the kept sockets close, so nothing
-        waits in their backlog for a host that will not come back."""
+        waits in their backlog for a host that will not come back. The last stop first lets a
+        restart in progress end, so neither the old host nor the new one is left half done."""
+        if last and self._restarting is not None:
+            with contextlib.suppress(Exception):  # a failed restart logged its error
+                await self._restarting
         if self.runner is not None:
             runner, self.runner = self.runner, None
             await runner.shutdown()
@@ -85,6 +90,13 @@ class _Host:
             await runner.cleanup()
 
     async def restart(self, files: list[str]) -> None:
+        """Stop the host and start it again with the app's files as they are now. The restart
+        runs to its end even when its caller is cancelled (Ctrl-C while the old host drains):
+        the last :meth:`stop` waits for it."""
+        self._restarting = asyncio.ensure_future(self._restart(files))
+        await asyncio.shield(self._restarting)
+
+    async def _restart(self, files: list[str]) -> None:
         shown = ", ".join(str(Path(f).relative_to(self.config.app_dir)) for f in files[:3])
         log.info("%s changed: restarting the host", shown + (" …" if len(files) > 3 else ""))
         await self.stop()

@@ -60,9 +60,13 @@ class InFlight:
 
     async def finish(self, grace: float) -> int:
         """Wait until none runs, at most ``grace`` seconds; cancel those still running then
-        and return how many they were."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), grace)
+        and return how many they were. The host still serves meanwhile, so an invocation may
+        start after the last one ended and before this wakes: it gets the rest of the grace."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self._tasks and (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), left)
         late = list(self._tasks)
         for task in late:
             task.cancel()

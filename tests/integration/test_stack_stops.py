@@ -5,6 +5,7 @@ stuck in a sync function does not keep the process alive (the app: tests/apps/st
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 from pathlib import Path
 
@@ -21,11 +22,12 @@ NEVER = "0 0 0 1 1 *"
 EVERY_SECOND = "* * * * * *"
 
 
-async def _start(tmp_path: Path, name: str, timer_schedule: str = NEVER) -> RunningStack:
+async def _start(tmp_path: Path, name: str, timer_schedule: str = NEVER,
+                 app_dir: Path = APP) -> RunningStack:
     holds = tmp_path / "holds"
     holds.mkdir(exist_ok=True)
     return await start_stack(
-        app_dir=APP, data_dir=tmp_path / "data", log_path=ARTIFACTS / f"{name}.stack.log",
+        app_dir=app_dir, data_dir=tmp_path / "data", log_path=ARTIFACTS / f"{name}.stack.log",
         env={"HOLD_DIR": str(holds), "HOLD_TIMER_SCHEDULE": timer_schedule})
 
 
@@ -103,3 +105,30 @@ async def test_stack_stop_cancels_functions_that_never_finish(tmp_path: Path) ->
     log = stack.log_text()
     assert "2 function invocation(s) still running after 5 s were cancelled" in log
     assert "1 function call(s) still running in worker threads" in log
+
+
+async def test_stack_stop_during_a_restart_finishes_the_restart_first(tmp_path: Path) -> None:
+    """Ctrl-C while a change of the app's files restarts the host and the old host waits for
+    a running function: the restart runs to its end (the old host released, the new one
+    started), then the stack stops both cleanly."""
+    app = tmp_path / "app"
+    shutil.copytree(APP, app, ignore=shutil.ignore_patterns("__pycache__"))
+    stack = await _start(tmp_path, "test_stack_stop_during_restart", app_dir=app)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT * 2)) as http:
+        call = asyncio.ensure_future(http.get(f"{stack.api_url}/hold"))
+        try:
+            await stack.wait_for_line(r"Executing 'Functions\.hold'")
+            (app / "function_app.py").write_text(
+                (app / "function_app.py").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+            await stack.wait_for_line(r"changed: restarting the host")
+            await stack.wait_for_line(r"waiting up to \S+ s for 1 function invocation")
+            stack.process.send_signal(signal.SIGINT)
+            (tmp_path / "holds" / "hold").touch()
+            reply = await call
+            assert reply.status == 200
+            assert await _exit_code(stack, TIMEOUT) == 0
+        finally:
+            call.cancel()
+    log = stack.log_text()
+    assert "the host serves" in log  # the new host started
+    assert log.count("host stopped") == 2  # the old host and the new one, each released
