@@ -10,7 +10,6 @@ other origins kept off the host's own endpoints, the body size limit, memory han
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import secrets
@@ -281,8 +280,9 @@ async def _drain(app: web.Application) -> None:
     if runtime.in_flight.count:
         host_logger.info("stopping: waiting up to %g s for %d function invocation(s) to finish",
                          DRAIN_GRACE, runtime.in_flight.count)
-    timers = app[TIMERS].stop(DRAIN_GRACE) if TIMERS in app else asyncio.sleep(0)
-    cancelled, _ = await asyncio.gather(runtime.in_flight.finish(DRAIN_GRACE), timers)
+    if TIMERS in app:
+        app[TIMERS].halt()  # a run in progress is counted in in_flight
+    cancelled = await runtime.in_flight.finish(DRAIN_GRACE)
     if cancelled:
         host_logger.warning("stopping: %d function invocation(s) still running after %g s "
                             "were cancelled", cancelled, DRAIN_GRACE)

@@ -185,9 +185,13 @@ class TimerService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def halt(self) -> None:
+        """Start no more runs: each schedule ends after the run in progress, if any."""
+        self._stop.set()
+
     async def stop(self, grace: float = DRAIN_GRACE) -> None:
         """Stop every schedule; wait up to ``grace`` seconds for running invocations."""
-        self._stop.set()
+        self.halt()
         if not self._tasks:
             return
         _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
@@ -262,23 +266,25 @@ class TimerService:
         return True
 
     async def _invoke(self, timer: _Timer, body: str, reason: str) -> None:
-        runtime, info = self.runtime, timer.trigger.info
-        value: Any = body if timer.text_input else \
-            TimerRequestConverter.decode(Datum(body, "json"), trigger_metadata={})
-        invocation_id = str(uuid.uuid4())
-        try:
-            inputs = await runtime.resolve_inputs(info, {}, value, self._durable_inputs(timer))
-        except FunctionsHostError as exc:
-            runtime.invoker.log_failure(info, invocation_id, f"binding failed: {exc}")
-            return
+        # Counted with the host's trigger invocations from its start: stopping waits for it
+        # (.drain), and halting the schedules leaves the wait to that count.
+        with self.runtime.in_flight.running():
+            runtime, info = self.runtime, timer.trigger.info
+            value: Any = body if timer.text_input else \
+                TimerRequestConverter.decode(Datum(body, "json"), trigger_metadata={})
+            invocation_id = str(uuid.uuid4())
+            try:
+                inputs = await runtime.resolve_inputs(info, {}, value, self._durable_inputs(timer))
+            except FunctionsHostError as exc:
+                runtime.invoker.log_failure(info, invocation_id, f"binding failed: {exc}")
+                return
 
-        async def finish(result: InvocationResult) -> None:
-            await runtime.send_outputs(info, result.outputs, {})
+            async def finish(result: InvocationResult) -> None:
+                await runtime.send_outputs(info, result.outputs, {})
 
-        # Counted with the host's trigger invocations: stopping waits for it (.drain).
-        with contextlib.suppress(FunctionsHostError), runtime.in_flight.running():
-            await runtime.invoker.invoke(info, inputs, reason=reason,
-                                         invocation_id=invocation_id, finish=finish)
+            with contextlib.suppress(FunctionsHostError):  # logged as Failed by the invoker
+                await runtime.invoker.invoke(info, inputs, reason=reason,
+                                             invocation_id=invocation_id, finish=finish)
 
     def _durable_inputs(self, timer: _Timer) -> dict[str, Any]:
         """Durable client bindings need the host's own URL; a timer has no request to take it
@@ -296,8 +302,8 @@ TIMERS = web.AppKey("timers", TimerService)
 
 def setup_timers(app: web.Application, runtime: HostRuntime) -> None:
     """Run the app's timers while ``app`` runs (a cleanup context). The host's shutdown hook
-    stops them first, while it still answers their calls (.drain); stopping here again is
-    then a no-op."""
+    halts them first and waits for their runs with the other trigger invocations, while it
+    still answers their calls (.drain); stopping here then only joins the ended schedules."""
     service = TimerService(runtime)
     app[TIMERS] = service
 
