@@ -59,14 +59,7 @@ def error_middleware(request: web.Request, handler: Handler) -> Awaitable[web.St
     start: Starter | None = getattr(handler, "start_request", None)
     if start is not None:
         return start(request)
-    return _mapping_errors(request, handler)
-
-
-async def _mapping_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except Exception as exc:
-        return error_response(request, exc)
+    return mapping_errors(request, handler(request))  # handlers are coroutines: nothing ran yet
 
 
 async def mapping_errors(request: web.Request,
