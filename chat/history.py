@@ -39,16 +39,14 @@ class History:
     """Messages oldest first, each a payload as clients receive it."""
 
     messages: tuple[Message, ...] = ()
-    sizes: tuple[int, ...] = field(default=(), compare=False, repr=False)
-    """Each message's :func:`~chat.outputs.encoded_size`, computed once."""
-
-    def __post_init__(self) -> None:
-        if len(self.sizes) != len(self.messages):
-            object.__setattr__(self, "sizes", tuple(encoded_size(m) for m in self.messages))
+    known_size: int | None = field(default=None, compare=False, repr=False)
+    """:attr:`size`, when the history this one was made from knew it."""
 
     @classmethod
     def from_json(cls, value: Any) -> History:
         """A stored state (or None for an entity that never ran); malformed parts are dropped."""
+        if isinstance(value, _Stored):
+            return value.history
         stored = value.get("messages") if isinstance(value, Mapping) else None
         if not isinstance(stored, list):
             return cls()
@@ -56,24 +54,30 @@ class History:
         return cls(tuple(sorted(kept, key=_order)))
 
     def to_json(self) -> dict[str, Any]:
-        return {"messages": [dict(m) for m in self.messages]}
+        return _Stored(self, messages=[dict(m) for m in self.messages])
+
+    @cached_property
+    def size(self) -> int:
+        """Bytes of the messages as one JSON array (escaped: :func:`~chat.outputs.encoded_size`)."""
+        if self.known_size is not None:
+            return self.known_size
+        return encoded_size(list(self.messages))
 
     def append(self, message: Message, *, limit: int, max_bytes: int = HISTORY_BYTES) -> History:
-        """With ``message`` in place; a known id changes nothing; the oldest go first."""
+        """With ``message`` in place; a known id changes nothing; the oldest go first, until at
+        most ``limit`` are left and their :attr:`size` is at most ``max_bytes``."""
         if not isinstance(message.get("id"), str):
             return self
         if any(m.get("id") == message["id"] for m in self.messages):
             return self
-        pairs = sorted([*zip(self.messages, self.sizes, strict=True),
-                        (dict(message), encoded_size(message))], key=lambda p: _order(p[0]))
-        pairs = pairs[-limit:] if limit > 0 else []
-        total = sum(size + 1 for _, size in pairs)  # + 1: the comma between them
-        start = 0
-        while start < len(pairs) and total > max_bytes:
-            total -= pairs[start][1] + 1
-            start += 1
-        kept = pairs[start:]
-        return History(tuple(m for m, _ in kept), tuple(size for _, size in kept))
+        messages = sorted([*self.messages, dict(message)], key=_order)
+        # The size follows each change (a comma between two messages), so only the new and the
+        # dropped messages are encoded, not the whole array on every append.
+        size = self.size + encoded_size(message) + (1 if self.messages else 0)
+        while len(messages) > max(limit, 0) or (messages and size > max_bytes):
+            oldest = messages.pop(0)
+            size -= encoded_size(oldest) + (1 if messages else 0)
+        return History(tuple(messages), size)
 
     def newest(self, limit: int | None = None) -> list[Message]:
         """The messages to send a new connection, oldest first (shared, not copied)."""
@@ -90,6 +94,18 @@ class History:
         if limit not in cache:
             cache[limit] = Encoded(json.dumps(self.newest(limit)))
         return cache[limit]
+
+
+class _Stored(dict[str, Any]):
+    """A state as :meth:`History.to_json` made it, with the history it came from. The Durable
+    SDK keeps the state an entity sets as it is until the batch ends, so the next operation of
+    the batch reads it back with no parsing and no encoding; stored, it is a plain object."""
+
+    __slots__ = ("history",)
+
+    def __init__(self, history: History, **fields: Any) -> None:
+        super().__init__(**fields)
+        self.history = history
 
 
 def append_message(state: Any, message: Message, limit: int) -> dict[str, Any]:

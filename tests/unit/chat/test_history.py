@@ -63,3 +63,36 @@ def test_history_messages_of_a_missing_or_odd_state() -> None:
     assert history_messages({"messages": 5}) == []
     state = {"messages": [message("a", "1"), "junk", {"no": "id"}, message("b", "2")]}
     assert [m["id"] for m in history_messages(state, limit=1)] == ["b"]
+
+
+def test_history_keeps_the_most_newest_messages_that_fit_the_byte_bound() -> None:
+    """The kept messages as one escaped JSON array fit; one more of the older would not."""
+    history = History()
+    for n in range(30):
+        history = history.append(message(f"m{n:02}", f"2026-01-01T00:00:{n:02}.000Z",
+                                         "ü" * (n * 7 % 23)), limit=100, max_bytes=600)
+        kept = list(history.messages)
+        assert len(json.dumps(kept, separators=(",", ":"))) <= 600
+        assert kept[-1]["id"] == f"m{n:02}"
+        older = [message(f"m{i:02}", f"2026-01-01T00:00:{i:02}.000Z", "ü" * (i * 7 % 23))
+                 for i in range(n + 1)][: n + 1 - len(kept)]
+        if older:
+            assert len(json.dumps([older[-1], *kept], separators=(",", ":"))) > 600
+
+
+def test_history_size_follows_appends_and_drops_exactly() -> None:
+    history = History()
+    for n in range(40):
+        history = history.append(message(f"m{n:02}", f"2026-01-01T00:00:{n % 60:02}.{n:03}Z",
+                                         "€" * (n % 5)), limit=7, max_bytes=400)
+        expected = len(json.dumps(list(history.messages), separators=(",", ":")))
+        assert history.size == expected
+        assert History(history.messages).size == expected
+
+
+def test_a_state_set_in_a_batch_is_read_back_without_parsing() -> None:
+    first = append_message(None, message("a", "1"), 10)
+    second = append_message(first, message("b", "2"), 10)
+    assert History.from_json(second) is History.from_json(second)
+    assert json.loads(json.dumps(second)) == {"messages": [message("a", "1"), message("b", "2")]}
+    assert History.from_json(json.loads(json.dumps(second))) == History.from_json(second)
