@@ -32,7 +32,7 @@ from .serve import (
     stop_runner,
     url_host,
 )
-from .watch import snapshot, start_watching
+from .watch import file_stamps, stamps, start_watching
 
 __all__ = ["run_stack"]
 
@@ -187,13 +187,12 @@ async def run_stack(config: StackConfig, stop: asyncio.Event, counter: Connectio
                     log.info("%s changed: %d upstream rule(s) in force", settings_file.name,
                              len(dispatcher.templates))
 
-                tasks.append(start_watching(
-                    lambda: snapshot(settings_file.parent, (settings_file.name,)),
-                    reload_upstream))
+                tasks.append(start_watching(lambda: file_stamps([str(settings_file)]),
+                                            reload_upstream))
         if config.reload:
             skip = frozenset({config.data_dir} if config.data_dir else set())
             app_dir = config.app_dir
-            tasks.append(start_watching(lambda: snapshot(app_dir, skip=skip), host.restart))
+            tasks.append(start_watching(lambda: stamps(app_dir, skip=skip), host.restart))
         _print_ready(config, host, service_url)
         await stop.wait()
     finally:
