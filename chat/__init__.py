@@ -50,8 +50,14 @@ from .sending import (
     private_to_user,
     read_draft,
 )
-from .service import Endpoint, Request, endpoint_from
-from .settings import RECONCILE_SCHEDULE_SETTING, Settings, identities_are_verified, settings_from
+from .service import Endpoint, Request, endpoint_from, endpoint_setting_names
+from .settings import (
+    RECONCILE_SCHEDULE_SETTING,
+    SETTING_NAMES,
+    Settings,
+    identities_are_verified,
+    settings_from,
+)
 from .tokens import rest_token
 from .validation import (
     validate_client_message_id,
@@ -71,6 +77,7 @@ __all__ = [
     "RECONCILE_SCHEDULE_SETTING",
     "ROSTER",
     "ROSTER_KEY",
+    "SETTING_NAMES",
     "ChatError",
     "ChatMessage",
     "Confirm",
@@ -107,6 +114,7 @@ __all__ = [
     "content_security_policy",
     "disconnected_outputs",
     "endpoint_from",
+    "endpoint_setting_names",
     "entity_key",
     "group_message",
     "groups",

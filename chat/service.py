@@ -30,6 +30,7 @@ __all__ = [
     "close_connection_request",
     "connection_exists_request",
     "endpoint_from",
+    "endpoint_setting_names",
     "identity_token_request",
     "parse_connection_string",
     "parse_identity_token",
@@ -59,6 +60,11 @@ class Endpoint:
     """None: authenticate with the managed identity."""
     client_id: str | None = None
     """A user-assigned identity's client id, for the identity-based form."""
+
+
+def endpoint_setting_names(name: str) -> tuple[str, ...]:
+    """Every setting :func:`endpoint_from` reads for the connection setting ``name``."""
+    return (name, f"{name}__serviceUri", f"{name}__clientId")
 
 
 def endpoint_from(settings: Mapping[str, str], name: str) -> Endpoint | None:

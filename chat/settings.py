@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_SEND_BURST",
     "DEFAULT_SEND_RATE",
     "RECONCILE_SCHEDULE_SETTING",
+    "SETTING_NAMES",
     "Settings",
     "identities_are_verified",
     "parse_admins",
@@ -80,6 +81,12 @@ def parse_positive_int(name: str, value: str | None, default: int) -> int:
     if number < 1:
         raise ValueError(f"setting {name} must be a positive integer, got {value!r}")
     return number
+
+
+SETTING_NAMES = ("CHAT_MAX_MESSAGE_LENGTH", "CHAT_MAX_MESSAGE_BYTES", "CHAT_HISTORY_SIZE",
+                 "CHAT_SEND_RATE", "CHAT_SEND_BURST", "CHAT_ADMINS", "WEBSITE_SITE_NAME",
+                 "WEBSITE_AUTH_ENABLED")
+"""Every setting :func:`settings_from` reads."""
 
 
 def settings_from(values: Mapping[str, str]) -> Settings:

@@ -15,9 +15,10 @@ import functools
 import logging
 import os
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from chat import SendLimits, Settings, settings_from
+from chat import SETTING_NAMES, SendLimits, Settings, settings_from
 
 from .cache import Known, Snapshots
 from .feed import PresenceFeed
@@ -28,11 +29,15 @@ __all__ = ["CONNECTION", "HUB", "Instance", "instance", "service", "settings"]
 HUB = "chat"
 CONNECTION = "AzureSignalRConnectionString"
 
+SERVICE_SETTINGS = Service.setting_names(CONNECTION)
 log = logging.getLogger("chat")
 
 
-def _environment(*prefixes: str) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(prefixes)))
+def _environment(names: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """The values of those of ``names`` that are set. Only those are read: every invocation
+    asks, and a pass over the whole environment decodes each of its variables."""
+    environ = os.environ
+    return tuple((name, environ[name]) for name in names if name in environ)
 
 
 @functools.lru_cache(maxsize=4)
@@ -45,7 +50,7 @@ def _settings_of(values: tuple[tuple[str, str], ...]) -> Settings:
 
 
 def settings() -> Settings:
-    return _settings_of(_environment("CHAT_", "WEBSITE_"))
+    return _settings_of(_environment(SETTING_NAMES))
 
 
 @functools.lru_cache(maxsize=4)
@@ -54,7 +59,7 @@ def _service_of(values: tuple[tuple[str, str], ...]) -> Service:
 
 
 def service() -> Service:
-    return _service_of(_environment(CONNECTION, "IDENTITY_"))
+    return _service_of(_environment(SERVICE_SETTINGS))
 
 
 @dataclass

@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 import aiohttp
 from yarl import URL
 
-from chat import Endpoint, Request, endpoint_from, rest_token
+from chat import Endpoint, Request, endpoint_from, endpoint_setting_names, rest_token
 from chat.outputs import Item
 from chat.service import (
     close_connection_request,
@@ -40,13 +40,22 @@ QUESTIONS_AT_ONCE = 16
 _FAILURES = (aiohttp.ClientError, TimeoutError, ValueError)
 
 
+IDENTITY_SETTINGS = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")
+"""Where App Service's managed identity endpoint is (set by the platform)."""
+
+
 class Service:
     """The app's own calls to the SignalR Service's REST API."""
+
+    @staticmethod
+    def setting_names(connection: str) -> tuple[str, ...]:
+        """Every setting a Service for the connection setting ``connection`` reads."""
+        return (*endpoint_setting_names(connection), *IDENTITY_SETTINGS)
 
     def __init__(self, settings: Mapping[str, str], connection: str, hub: str) -> None:
         self.hub = hub
         self.endpoint: Endpoint | None = endpoint_from(settings, connection)
-        self._identity = (settings.get("IDENTITY_ENDPOINT"), settings.get("IDENTITY_HEADER"))
+        self._identity = tuple(settings.get(name) for name in IDENTITY_SETTINGS)
         self._token: tuple[str, float] | None = None
         self._sessions: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop,

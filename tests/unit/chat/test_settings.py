@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
-from chat import Settings, identities_are_verified, settings_from
+from chat import SETTING_NAMES, Settings, identities_are_verified, settings_from
 from chat.settings import parse_admins, parse_positive_int
+from chat_io.rest import Service
 
 
 def test_settings_from_an_empty_environment_are_the_defaults() -> None:
@@ -49,3 +53,36 @@ def test_parse_helpers_blank_means_default_and_admins_are_trimmed() -> None:
     assert parse_positive_int("X", "  ", 7) == 7
     assert parse_admins(" a, b ,,c ") == frozenset({"a", "b", "c"})
     assert parse_admins(None) == frozenset()
+
+
+class _Recording(dict[str, str]):
+    """Settings that remember every name asked for (the app reads only the names it lists)."""
+
+    def __init__(self, **values: str) -> None:
+        super().__init__(values)
+        self.asked: set[str] = set()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.asked.add(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name: str) -> str:
+        self.asked.add(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        self.asked.add(str(name))
+        return super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("settings are read by name, never listed")
+
+
+def test_the_app_reads_only_the_settings_it_lists() -> None:
+    """chat_io.environment reads just these names from the environment on each invocation."""
+    values = _Recording(WEBSITE_SITE_NAME="site")  # then the auth setting is read too
+    settings_from(values)
+    assert values.asked == set(SETTING_NAMES)
+    values = _Recording(Conn__serviceUri="https://a.example")  # then its client id is read too
+    Service(values, "Conn", "chat")
+    assert values.asked == set(Service.setting_names("Conn"))
