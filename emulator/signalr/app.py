@@ -47,11 +47,11 @@ def make_app(config: ServiceConfig, *, service: SignalRService | None = None) ->
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     service = app[SERVICE_KEY]
-    await service.dispatcher.client.start()
+    await service.dispatcher.start()
     log.info("SignalR service ready (%d upstream template(s))", len(service.config.upstream))
     yield
     await service.stop()
-    await service.dispatcher.client.close()
+    await service.dispatcher.close()
 
 
 async def _close_clients(app: web.Application) -> None:

@@ -131,13 +131,13 @@ async def test_a_client_that_never_reads_is_dropped_and_released(
     stack = await make_local_stack(client_timeout=1.0, keep_alive_interval=0.2)
     service = stack.service_app[SERVICE_KEY]
     events: list[tuple[str, str]] = []
-    post = service.dispatcher.client.post
+    post = service.dispatcher.events_client.post
 
     async def recording(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         events.append((headers["X-ASRS-Event"], headers["X-ASRS-Connection-Id"]))
         return await post(url, body, headers)
 
-    service.dispatcher.client.post = recording  # type: ignore[method-assign]
+    service.dispatcher.events_client.post = recording  # type: ignore[method-assign]
     connection_id, url, sock = await _sse_that_never_reads(stack)
     path = "/api/hubs/chat/:send"
     token = issue_token(audience=f"http://127.0.0.1{path}", key=KEY, now=time.time())

@@ -119,13 +119,13 @@ async def test_service_never_forwards_the_connection_token_upstream(
     from emulator.signalr.appkeys import SERVICE_KEY
 
     service = stack.service_app[SERVICE_KEY]
-    original = service.dispatcher.client.post
+    original = service.dispatcher.events_client.post
 
     async def recording(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         seen.append(headers.get("X-ASRS-Client-Query", ""))
         return await original(url, body, headers)
 
-    service.dispatcher.client.post = recording  # type: ignore[method-assign]
+    service.dispatcher.events_client.post = recording  # type: ignore[method-assign]
     body = await _negotiate(http, stack, "alice", version=1)
     secret = body["connectionToken"]
     ws = await http.ws_connect(_url(stack, secret, "alice") + "&custom=kept")
