@@ -123,8 +123,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              description="1,000 users join within 10 s while a bystander chats (join_storm.py)"),
 )}
 DEFAULT_SET = (
-    "fanout-100", "fanout-100-8senders", "fanout-1000", "latency", "talkers", "rest",
-    "capacity", "connect", "capacity-15000", "join-storm",
+    "fanout-100", "fanout-100-8senders", "fanout-1000", "latency", "latency-25", "talkers",
+    "rest", "capacity", "connect", "capacity-15000", "join-storm",
 )
 REPEATS = {"latency": 5}
 """Runs of a scenario in the default set: the p99 target must hold in every run."""
