@@ -11,6 +11,7 @@ make of it. So the ``history`` a new connection receives is one message far belo
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,10 @@ HISTORY_BYTES = 128 * 1024
 """The most the messages of a history may take as escaped JSON (a 1 MB message holds 8)."""
 
 Message = Mapping[str, Any]
+
+
+_ID = operator.itemgetter("id")
+"""A kept message's id (every kept message has one: :meth:`History.from_json`)."""
 
 
 def _order(message: Message) -> tuple[str, str]:
@@ -54,7 +59,8 @@ class History:
         return cls(tuple(sorted(kept, key=_order)))
 
     def to_json(self) -> dict[str, Any]:
-        return _Stored(self, messages=[dict(m) for m in self.messages])
+        """The state to store; its messages are this history's own (a state is only encoded)."""
+        return _Stored(self, messages=list(self.messages))
 
     @cached_property
     def size(self) -> int:
@@ -68,9 +74,11 @@ class History:
         most ``limit`` are left and their :attr:`size` is at most ``max_bytes``."""
         if not isinstance(message.get("id"), str):
             return self
-        if any(m.get("id") == message["id"] for m in self.messages):
+        if message["id"] in map(_ID, self.messages):
             return self
-        messages = sorted([*self.messages, dict(message)], key=_order)
+        messages = [*self.messages, dict(message)]
+        if len(messages) > 1 and _order(message) < _order(messages[-2]):
+            messages.sort(key=_order)  # a late arrival; the newest simply go last
         # The size follows each change (a comma between two messages), so only the new and the
         # dropped messages are encoded, not the whole array on every append.
         size = self.size + encoded_size(message) + (1 if self.messages else 0)
