@@ -166,8 +166,13 @@ async def handle_websocket(
     mapped here, so no frame of the client endpoint's lives beside it either
     (benchmarks/RESULTS.md, "Memory per connection")."""
     try:
+        # No permessage-deflate, whatever the client offers (browsers and Node's ws always do):
+        # ASP.NET Core SignalR, which Microsoft's emulator runs, accepts its WebSockets without
+        # it (docs/client-protocol.md, "Transports"). A compressing socket also keeps a zlib
+        # state of about 128 KB once it has sent a message, and compresses every broadcast
+        # again for each connection.
         ws = web.WebSocketResponse(max_msg_size=service.config.max_message_size + _SLACK,
-                                   autoping=True)
+                                   autoping=True, compress=False)
         await ws.prepare(request)
         attachment = WebSocketAttachment(ws, session, request.transport, service.flusher,
                                          handshake=not reattach)

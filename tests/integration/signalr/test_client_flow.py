@@ -313,3 +313,24 @@ async def test_oversized_message_closes_with_error(make_service, http):
     await client.send({"type": 1, "target": "x", "arguments": ["a" * 200]})
     close = await client.receive()
     assert close == {"type": 7, "error": "message larger than 100 bytes"}
+
+
+async def test_websocket_declines_per_message_compression(make_service, http):
+    """A client that offers permessage-deflate (as browsers do) gets plain frames, as from
+    ASP.NET Core SignalR: no extension in the upgrade answer, no compressed frame after it."""
+    service = await make_service()
+    token = service.client_token("chat")
+    async with http.post(f"{service.base}/client/negotiate?hub=chat&negotiateVersion=1",
+                         headers={"Authorization": f"Bearer {token}"}) as response:
+        body = await response.json()
+    ws = await http.ws_connect(
+        f"{service.base}/client/?hub=chat&id={body['connectionToken']}&access_token={token}",
+        compress=15)
+    try:
+        assert "Sec-WebSocket-Extensions" not in ws._response.headers
+        assert ws.compress == 0
+        await ws.send_str('{"protocol":"json","version":1}' + RS)
+        frame = await ws.receive(timeout=TIMEOUT)
+        assert frame.type == aiohttp.WSMsgType.TEXT and frame.data == "{}" + RS
+    finally:
+        await ws.close()
