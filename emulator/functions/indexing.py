@@ -20,6 +20,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ class BindingInfo:
     """``in``, ``out`` or ``inout`` (lower-cased)."""
     raw: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def kind(self) -> str:
         """The binding type lower-cased, for dispatch."""
         return self.type.lower()
@@ -82,11 +83,15 @@ class BindingInfo:
 
     def get(self, key: str, default: Any = None) -> Any:
         """A property of the binding, key compared case-insensitively (the host does)."""
-        lowered = key.lower()
+        return self._by_lowered_name.get(key.lower(), default)
+
+    @cached_property
+    def _by_lowered_name(self) -> dict[str, Any]:
+        """``raw`` by lower-cased key; the first of two spellings wins, as a scan would find."""
+        lowered: dict[str, Any] = {}
         for name, value in self.raw.items():
-            if name.lower() == lowered:
-                return value
-        return default
+            lowered.setdefault(name.lower(), value)
+        return lowered
 
 
 @dataclass(frozen=True)

@@ -197,12 +197,15 @@ def build_invocation_context(headers: Iterable[tuple[str, str]],
     """
     joined: dict[str, str] = {}
     lowered: dict[str, str] = {}
+    spelling: dict[str, str] = {}
+    """Lower-cased name -> the spelling it was first seen in (the key in ``joined``)."""
     for name, value in headers:
-        if name.lower() in _CONTENT_HEADERS:
+        low = name.lower()
+        if low in _CONTENT_HEADERS:
             continue
-        existing = next((k for k in joined if k.lower() == name.lower()), name)
+        existing = spelling.setdefault(low, name)
         joined[existing] = f"{joined[existing]},{value}" if existing in joined else value
-        lowered[name.lower()] = joined[existing]
+        lowered[low] = joined[existing]
     context = {
         "Arguments": message.arguments if message.type == 1 else None,
         "Error": message.error,
