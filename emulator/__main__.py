@@ -19,6 +19,7 @@ from .contracts import issue_token
 from .errors import EmulatorError
 from .logs import configure_logging
 from .serve import (
+    collect_garbage_less_often,
     quiet_loop_errors,
     quiet_malformed_requests,
     raise_open_files_limit,
@@ -82,6 +83,7 @@ async def _run(config: StackConfig) -> None:
 
     quiet_loop_errors(asyncio.get_running_loop(), log)
     quiet_malformed_requests()
+    collect_garbage_less_often()
     counter = default_counter(raise_open_files_limit(log))
     stop = asyncio.Event()
     with stop_signals(stop):

@@ -15,6 +15,7 @@ from ..serve import (
     ConnectionLimits,
     GuardedSite,
     bind_sockets,
+    collect_garbage_less_often,
     make_runner,
     quiet_loop_errors,
     quiet_malformed_requests,
@@ -52,6 +53,7 @@ async def _serve(config: HostConfig, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM (also when started with SIGINT ignored)."""
     quiet_loop_errors(asyncio.get_running_loop(), host_logger)
     quiet_malformed_requests()
+    collect_garbage_less_often()
     counter = ConnectionCounter(
         ConnectionLimits.for_open_files(raise_open_files_limit(host_logger)))
     stop = asyncio.Event()

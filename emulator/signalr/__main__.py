@@ -20,6 +20,7 @@ from ..serve import (
     ConnectionLimits,
     GuardedSite,
     bind_sockets,
+    collect_garbage_less_often,
     make_runner,
     page_origins,
     quiet_loop_errors,
@@ -123,6 +124,7 @@ async def _serve(config: ServiceConfig) -> None:
     """Listen until SIGINT or SIGTERM, then stop with the clients closed first."""
     log = logging.getLogger("emulator.signalr")
     quiet_loop_errors(asyncio.get_running_loop(), log)
+    collect_garbage_less_often()
     counter = ConnectionCounter(ConnectionLimits.for_open_files(raise_open_files_limit(log)))
     stop = asyncio.Event()
     with stop_signals(stop):
