@@ -36,8 +36,8 @@ PURE_MODULES = [
 ALLOWED = {
     # the standard library's pure parts
     "__future__", "base64", "collections", "copy", "dataclasses", "datetime", "enum",
-    "functools", "hashlib", "hmac", "itertools", "json", "math", "re", "string", "typing",
-    "unicodedata", "urllib",
+    "functools", "hashlib", "hmac", "itertools", "json", "math", "operator", "re", "string",
+    "typing", "unicodedata", "urllib",
     # pure third-party libraries: codecs, JWTs, and the app's own platform types
     "azure", "jwt", "msgpack",
 }
