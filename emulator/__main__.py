@@ -53,13 +53,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EmulatorError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         code = 1
+    except Exception:
+        # Unforeseen: say so, and let no sync function stuck in a thread keep the process alive.
+        log.exception("the stack stopped on an unexpected error")
+        _exit_if_functions_stranded(1)
+        raise
     else:
         log.info("stopped")
         code = 0
-    from .functions.invoke import exit_if_functions_stranded
+    _exit_if_functions_stranded(code)
+    return code
+
+
+def _exit_if_functions_stranded(code: int) -> None:
+    from .functions.invoke import exit_if_functions_stranded  # token, upstream-init: no host
 
     exit_if_functions_stranded(code)
-    return code
 
 
 def _print_token(args: argparse.Namespace) -> int:

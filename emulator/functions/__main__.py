@@ -93,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     except (FunctionsHostError, OSError) as exc:
         host_logger.error("%s", exc)
         code = 1
+    except Exception:
+        # Unforeseen: say so, and let no sync function stuck in a thread keep the process alive.
+        host_logger.exception("the host stopped on an unexpected error")
+        exit_if_functions_stranded(1)
+        raise
     else:
         code = 0
     exit_if_functions_stranded(code)
