@@ -63,7 +63,7 @@ async def take_gently(take: Stamps) -> Snapshot:
     """A snapshot taken on the loop, :data:`SLICE` files at a time. Not in a thread: each
     ``stat`` there gives up the GIL and waits up to the switch interval (5 ms) to get it back
     from a busy loop, so a walk of 400 files took a second and made the loop give up the GIL
-    every 5 ms all that time (benchmarks/RESULTS.md, "Tail latency")."""
+    every 5 ms all that time (benchmarks/RESULTS.md, "After final run A")."""
     times: Snapshot = {}
     for count, (path, stamp) in enumerate(take(), 1):
         times[path] = stamp
