@@ -145,6 +145,11 @@ def assets(req: func.HttpRequest) -> func.HttpResponse:
 )
 def negotiate(req: func.HttpRequest, connectionInfo: str) -> func.HttpResponse:
     """Where the client library starts: the service URL and an access token for this user."""
+    if req.get_body():
+        # The host makes a JSON body's fields binding data, and a field named "headers" takes
+        # the place of the request's headers in the user id above (docs/chat-app.md, "Azure
+        # Functions"). The client library negotiates with an empty body.
+        return func.HttpResponse("negotiate takes no request body.", status_code=400)
     try:
         validate_user_name(req.headers.get(PRINCIPAL_NAME))
     except ChatError as error:

@@ -38,8 +38,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="py-spy each traffic run's server into DIR/<scenario>-<target>.txt")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--repeat", type=int, default=0, metavar="N",
-                        help="run each scenario N times (default: once, latency "
-                             f"{REPEATS['latency']} times in the default set)")
+                        help="run each scenario N times (default: once; in the default set "
+                             + ", ".join(f"{name} {n} times" for name, n in REPEATS.items())
+                             + ")")
     parser.add_argument("--plot", type=Path, metavar="PNG",
                         help="draw deliveries/s and p99 per scenario and target into PNG")
     return parser.parse_args(argv)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..errors import FunctionIndexingError, FunctionsHostError, IndexingError
 from .expressions import resolve_settings
 from .indexing import FunctionError, FunctionInfo
-from .routes import Route, compile_route
+from .routes import Route, compile_route, host_order_key
 from .timer_trigger import TimerTrigger, read_timer_trigger
 from .webhook import TriggerKey, check_trigger, trigger_key
 
@@ -96,6 +96,11 @@ def _register(info: FunctionInfo, settings: Mapping[str, str], found: Registrati
     _hub_names(info)
     kind = info.trigger.kind
     if kind == "httptrigger":
+        if info.route.strip("/").lower().startswith("admin"):
+            # The host keeps admin/... for itself (ScriptHost's HTTP route validation).
+            raise FunctionIndexingError(
+                info.name, "The specified route conflicts with one or more built in routes.",
+                "choose a route that does not start with 'admin'.")
         try:
             route = compile_route(info.route)
         except IndexingError as exc:
@@ -118,5 +123,31 @@ def register_functions(functions: Sequence[FunctionInfo],
             found.errors.append(FunctionError.of(exc))
             continue
         found.functions.append(info)
-    found.http_routes.sort(key=lambda pair: pair[0].precedence)
+    _order_routes(found)
     return found
+
+
+def _conflict(one: FunctionInfo, other: FunctionInfo) -> bool:
+    """The host's HttpRoutesConflict: the same template (ignoring case and outer slashes) and
+    a method in common (no methods means all)."""
+    if one.route.strip("/").lower() != other.route.strip("/").lower():
+        return False
+    return not one.methods or not other.methods or bool(set(one.methods) & set(other.methods))
+
+
+def _order_routes(found: Registrations) -> None:
+    """Routes in the order the host tries them, first match wins: function names sorted as
+    .NET's OrdinalIgnoreCase sorts them; no ranking of templates (docs/functions-host.md,
+    "HTTP trigger"). A function whose route another one earlier in that order already maps,
+    for a method in common, is in error, as the host refuses it."""
+    kept: list[tuple[Route, FunctionInfo]] = []
+    for route, info in sorted(found.http_routes, key=lambda pair: host_order_key(pair[1].name)):
+        clash = next((other for _, other in kept if _conflict(info, other)), None)
+        if clash is None:
+            kept.append((route, info))
+            continue
+        found.errors.append(FunctionError(
+            info.name, f"The route specified conflicts with the route defined by function "
+                       f"'{clash.name}'.", "give one of them another route or other methods."))
+        found.functions.remove(info)
+    found.http_routes = kept

@@ -2,23 +2,32 @@
 
 Supports literals (matched case-insensitively), ``{name}``, constraints ``{id:int}`` (int, long,
 bool, guid, alpha, double, float, decimal, datetime, min(n), max(n), range(a,b), minlength(n),
-maxlength(n), length(n), regex(...)), optional ``{name?}`` and catch-all ``{*rest}`` as the last
-segment. Routes are tried in ASP.NET precedence order: literal < constrained < plain < optional <
-catch-all, segment by segment.
+maxlength(n), length(n), regex(...)), defaults ``{id=1}`` / ``{id:int=1}``, optional ``{name?}``
+and catch-all ``{*rest}`` / ``{**rest}`` as the last segment. Matching follows ASP.NET Core's
+RoutePatternMatcher: one trailing slash is ignored and any other empty segment fails, except that a
+catch-all takes the raw rest of the path from its first (non-empty) segment, trailing slash
+included; its constraints check that whole rest, and fail when it is empty and has no default.
+
+Order: the Functions host does NOT rank templates. It adds one ASP.NET ``Route`` per function to a
+``RouteCollection`` (Azure/azure-webjobs-sdk-extensions WebJobsRouteBuilder.Build) in the order of
+the function list, which FunctionMetadataManager sorts by name with OrdinalIgnoreCase, and the
+first route that matches wins. :func:`host_order_key` gives that order. ASP.NET's own template
+precedence (RoutePrecedence) is not applied.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import IndexingError
 
-__all__ = ["Route", "compile_route"]
+__all__ = ["Route", "compile_route", "host_order_key"]
 
-_PARAM = re.compile(r"^\{(\*{1,2})?([A-Za-z_][A-Za-z0-9_]*)((?::[^{}?]+)*)(\?)?\}$")
+_PARAM = re.compile(r"^\{(\*{1,2})?([A-Za-z_][A-Za-z0-9_]*)([:=][^{}?]*)?(\?)?\}$")
 _CONSTRAINT = re.compile(r":([a-z]+)(?:\(((?:[^()]|\([^()]*\))*)\))?", re.IGNORECASE)
 
 
@@ -97,16 +106,22 @@ class _Segment:
     checks: tuple[Callable[[str], bool], ...] = ()
     optional: bool = False
     catch_all: bool = False
+    default: str | None = None
 
-    @property
-    def rank(self) -> int:
-        if self.literal is not None:
-            return 0
-        if self.catch_all:
-            return 4
-        if self.optional:
-            return 3
-        return 1 if self.checks else 2
+    def accepts(self, value: str) -> bool:
+        return all(check(value) for check in self.checks)
+
+
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
+def host_order_key(function_name: str) -> str:
+    """Sort key putting functions in the order the host tries their routes (first match wins).
+
+    The host sorts function names with .NET's OrdinalIgnoreCase, which upper-cases ASCII letters and
+    then compares code units, so ``_`` sorts after the letters (``getx`` before ``get_x``).
+    """
+    return function_name.translate(_ASCII_UPPER)
 
 
 @dataclass(frozen=True)
@@ -116,32 +131,58 @@ class Route:
     template: str
     segments: tuple[_Segment, ...]
 
-    @property
-    def precedence(self) -> tuple[int, ...]:
-        return tuple(s.rank for s in self.segments)
-
     def match(self, path: str) -> dict[str, str] | None:
-        parts = [p for p in path.strip("/").split("/")] if path.strip("/") else []
+        """Route values for ``path`` (the part after the route prefix), or None on no match.
+
+        An optional parameter with no segment, or an empty catch-all, gives no value (the host
+        leaves null route values out of what it sends the worker).
+        """
+        body = path[1:] if path.startswith("/") else path
+        raw = body.split("/") if body else []
+        parts = raw[:-1] if raw and raw[-1] == "" else raw  # one trailing slash is not a segment
         values: dict[str, str] = {}
         for index, segment in enumerate(self.segments):
-            if segment.catch_all:
-                rest = "/".join(parts[index:])
-                if rest or not segment.optional:
-                    values[segment.name or ""] = rest
-                return values
-            if index >= len(parts):
-                if all(s.optional or s.catch_all for s in self.segments[index:]):
-                    return values
+            present = index < len(parts)
+            if present and not parts[index]:
                 return None
-            part = parts[index]
             if segment.literal is not None:
-                if part.lower() != segment.literal.lower():
+                if not present or parts[index].lower() != segment.literal.lower():
                     return None
                 continue
-            if not part or not all(check(part) for check in segment.checks):
+            if segment.catch_all:
+                value = "/".join(raw[index:]) if present else segment.default
+            else:
+                value = parts[index] if present else segment.default
+                if value is None and not segment.optional:
+                    return None
+            if value is None:
+                # No value: an optional parameter passes; a constrained catch-all does not.
+                if segment.checks and segment.catch_all:
+                    return None
+                continue
+            if not segment.accepts(value):
                 return None
-            values[segment.name or ""] = part
-        return values if len(parts) == len(self.segments) else None
+            values[segment.name or ""] = value
+            if segment.catch_all:
+                return values
+        return values if len(parts) <= len(self.segments) else None
+
+
+def _parameter_spec(spec: str, template: str) -> tuple[tuple[Callable[[str], bool], ...],
+                                                        str | None]:
+    """The constraints and default of ``:c1:c2(arg)=default`` (the text after the name)."""
+    checks: list[Callable[[str], bool]] = []
+    position = 0
+    while position < len(spec) and spec[position] == ":":
+        found = _CONSTRAINT.match(spec, position)
+        if not found:
+            break
+        checks.append(_constraint(found.group(1), found.group(2), template))
+        position = found.end()
+    rest = spec[position:]
+    if rest and not rest.startswith("="):
+        raise IndexingError(f"route '{template}': malformed constraint '{rest}'")
+    return tuple(checks), (rest[1:] if rest else None)
 
 
 def compile_route(template: str) -> Route:
@@ -159,20 +200,19 @@ def compile_route(template: str) -> Route:
         if not match:
             raise IndexingError(f"route '{template}': segment '{part}' is not supported; use one "
                                 f"parameter per segment like {{name}}, {{id:int}}, {{name?}}, "
-                                f"{{*rest}}")
-        star, name, constraints, optional = match.groups()
+                                f"{{id=1}}, {{*rest}}")
+        star, name, spec, optional = match.groups()
         if name.lower() in names:
             raise IndexingError(f"route '{template}': parameter '{name}' appears twice")
         names.add(name.lower())
         if star and index != len(raw) - 1:
             raise IndexingError(f"route '{template}': a catch-all parameter must be last")
-        checks = tuple(_constraint(c.group(1), c.group(2), template)
-                       for c in _CONSTRAINT.finditer(constraints or ""))
-        segments.append(_Segment(literal=None, name=name, checks=checks,
-                                 optional=bool(optional) or bool(star), catch_all=bool(star)))
-    for index, segment in enumerate(segments):
-        later = segments[index + 1:]
-        if segment.optional and not segment.catch_all and any(
-                not (s.optional or s.catch_all) for s in later):
-            raise IndexingError(f"route '{template}': an optional parameter must be at the end")
+        if star and optional:
+            raise IndexingError(f"route '{template}': a catch-all parameter cannot be optional")
+        checks, default = _parameter_spec(spec or "", template)
+        if optional and default is not None:
+            raise IndexingError(f"route '{template}': an optional parameter cannot have a "
+                                f"default value")
+        segments.append(_Segment(literal=None, name=name, checks=checks, optional=bool(optional),
+                                 catch_all=bool(star), default=default))
     return Route(template=template, segments=tuple(segments))

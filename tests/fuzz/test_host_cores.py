@@ -12,7 +12,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from emulator.contracts import sign_connection_id
@@ -81,10 +81,19 @@ def test_resolve_any_template_and_data_text_or_binding_error(
 def test_binding_data_for_http_any_request_then_resolve(
     headers: dict[str, str], query: dict[str, str], body: bytes, content_type: str
 ) -> None:
-    """Any body and query build binding data; the user's own header resolves to its value."""
+    """Any body and query build binding data; the user's own header resolves to its value,
+    unless the body or the query has a field named ``headers``: that takes the name, as on
+    Azure (the chat's negotiate refuses a body for that reason)."""
     headers = {**headers, "x-ms-client-principal-name": "<b>al\u00efce</b>"}
     data = binding_data_for_http(headers=headers, query=query, route_params={}, body=body,
                                  content_type=content_type)
+    try:
+        fields = json.loads(body)
+    except ValueError:
+        fields = None
+    taken = [k for k in [*query, *(fields if isinstance(fields, dict) else ())]
+             if k.lower() == "headers"]
+    assume(not taken)
     assert resolve("{headers.X-MS-CLIENT-PRINCIPAL-NAME}", data, {}) == "<b>al\u00efce</b>"
 
 

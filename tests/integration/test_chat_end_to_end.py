@@ -70,6 +70,19 @@ async def test_negotiate_requires_a_user_name(stack: RunningStack) -> None:
             assert "at most 64" in await response.text()
 
 
+async def test_negotiate_refuses_a_body_posing_as_the_headers(stack: RunningStack) -> None:
+    """A JSON body's "headers" field would stand in for the request's headers in the user id
+    (as on Azure): negotiate answers 400 and gives out no token for the name it carries."""
+    posing = {"headers": {"x-ms-client-principal-name": "admin"}}
+    async with aiohttp.ClientSession() as http:
+        for headers in ({"x-ms-client-principal-name": "mallory"}, {}):
+            async with http.post(f"{stack.api_url}/negotiate", json=posing,
+                                 headers=headers) as response:
+                assert response.status == 400
+                text = await response.text()
+                assert "no request body" in text and "accessToken" not in text
+
+
 async def test_service_refuses_a_tampered_token(stack: RunningStack) -> None:
     """A token whose payload was edited is refused with 401 by the service."""
     async with aiohttp.ClientSession() as http:

@@ -22,8 +22,9 @@ FUNCTIONS = function_app.app.get_functions()
 
 
 def request(method: str, url: str, *, headers: dict[str, str] | None = None,
-            route_params: dict[str, str] | None = None) -> func.HttpRequest:
-    return func.HttpRequest(method, url, headers=headers or {}, route_params=route_params, body=b"")
+            route_params: dict[str, str] | None = None, body: bytes = b"") -> func.HttpRequest:
+    return func.HttpRequest(method, url, headers=headers or {}, route_params=route_params,
+                            body=body)
 
 
 # -- HTTP -----------------------------------------------------------------------------------------
@@ -97,6 +98,18 @@ def test_negotiate_refuses_unusable_names(name: str) -> None:
         "{}",
     )
     assert response.status_code == 400
+
+
+def test_negotiate_refuses_a_body_that_could_stand_in_for_the_headers() -> None:
+    """On Azure {"headers": {...}} in the body becomes the user id's {headers.…} binding data."""
+    body = json.dumps({"headers": {"x-ms-client-principal-name": "admin"}}).encode()
+    response = function_app.negotiate(
+        request("POST", "http://h/api/negotiate", headers={"x-ms-client-principal-name": "ada"},
+                body=body),
+        json.dumps({"url": "http://localhost:8888/client/?hub=chat", "accessToken": "admin's"}),
+    )
+    assert response.status_code == 400
+    assert b"accessToken" not in response.get_body()
 
 
 # -- entities -------------------------------------------------------------------------------------

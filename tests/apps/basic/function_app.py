@@ -79,7 +79,7 @@ def secret(req: func.HttpRequest) -> str:
     return "function-level"
 
 
-@app.route(route="admin/only", auth_level=func.AuthLevel.ADMIN)
+@app.route(route="ops/only", auth_level=func.AuthLevel.ADMIN)
 def admin_only(req: func.HttpRequest) -> str:
     return "admin-level"
 

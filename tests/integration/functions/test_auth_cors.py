@@ -20,7 +20,7 @@ async def test_host_auth_off_by_default(make_host) -> None:
     """Like Core Tools, keys are not checked unless auth is enabled."""
     host = await make_host("basic", SETTINGS)
     assert (await host.request("GET", "/api/secret"))[0] == 200
-    assert (await host.request("GET", "/api/admin/only"))[0] == 200
+    assert (await host.request("GET", "/api/ops/only"))[0] == 200
 
 
 @pytest.mark.parametrize(("path", "kwargs", "status"), [
@@ -30,8 +30,8 @@ async def test_host_auth_off_by_default(make_host) -> None:
     ("/api/secret?code=own-key", {}, 200),
     ("/api/secret?code=sys-key", {}, 401),
     ("/api/secret?code=wrong", {"headers": {"x-functions-key": "master-key"}}, 200),
-    ("/api/admin/only?code=host-key", {}, 401),
-    ("/api/admin/only?code=master-key", {}, 200),
+    ("/api/ops/only?code=host-key", {}, 401),
+    ("/api/ops/only?code=master-key", {}, 200),
     ("/api/echo", {"data": b"anonymous"}, 200),
 ])
 async def test_host_auth_levels_with_keys(make_host, tmp_path, path, kwargs, status) -> None:

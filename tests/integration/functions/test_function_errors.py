@@ -170,3 +170,27 @@ def test_host_import_failure_stops_the_host(tmp_path) -> None:
     with pytest.raises(IndexingError, match=r"importing function_app\.py failed: RuntimeError: "
                                             r"no database"):
         make_app(HostConfig(app_dir=app_dir, data_dir=tmp_path / "d"))
+
+
+async def test_host_tries_routes_by_function_name_and_refuses_a_duplicate(host_logs, make_host,
+                                                                          tmp_path) -> None:
+    """As on Azure (azure-functions-host#9876): the first function by name whose route matches
+    serves, however specific the others are; the same route for a method in common is an error."""
+    app_dir = write_app(tmp_path, '''
+        @app.route(route="products/list", methods=["GET"])
+        def List(req: func.HttpRequest) -> str:
+            return "list"
+
+        @app.route(route="products/{id}", methods=["GET"])
+        def Details(req: func.HttpRequest) -> str:
+            return "details " + req.route_params["id"]
+
+        @app.route(route="/Products/List/", methods=["GET", "POST"])
+        def zlist(req: func.HttpRequest) -> str:
+            return "never"
+    ''')
+    host = await make_host(app_dir)
+    assert (await host.request("GET", "/api/products/list"))[1] == b"details list"
+    assert (await host.request("POST", "/api/products/list"))[0] == 404
+    assert host_logs.matching("The 'zlist' function is in error: The route specified conflicts "
+                              "with the route defined by function 'List'.")

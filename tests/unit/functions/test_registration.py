@@ -59,6 +59,43 @@ def test_registration_serves_the_good_functions_beside_the_bad() -> None:
     assert list(found.triggers) == [("chat", "messages", "echo")]
 
 
+def routed(name: str, route: str, *methods: str) -> FunctionInfo:
+    bindings = [{"direction": "IN", "type": "httpTrigger", "name": "req", "route": route,
+                 **({"methods": list(methods)} if methods else {})},
+                {"direction": "OUT", "type": "http", "name": "$return"}]
+
+    def handler(req: func.HttpRequest) -> str:
+        return ""
+
+    return describe_function(name, bindings, handler)
+
+
+def test_registration_orders_routes_by_function_name_as_the_host_does() -> None:
+    # Azure/azure-functions-host#9876: no ranking of templates; the first function by name wins.
+    found = register_functions([routed("List", "products/list"),
+                                routed("Details", "products/{id}"), routed("all", "{*rest}")], {})
+    assert [info.name for _, info in found.http_routes] == ["all", "Details", "List"]
+    assert not found.errors
+
+
+def test_registration_refuses_a_route_another_function_maps_for_the_same_method() -> None:
+    found = register_functions([routed("b_read", "/Items/", "get"),
+                                routed("a_read", "items", "GET"), routed("write", "items", "post"),
+                                routed("z_any", "items")], {})
+    assert [info.name for _, info in found.http_routes] == ["a_read", "write"]
+    assert [f.name for f in found.functions] == ["a_read", "write"]
+    assert {e.function: e.reason for e in found.errors} == {
+        "z_any": "The route specified conflicts with the route defined by function 'a_read'.",
+        "b_read": "The route specified conflicts with the route defined by function 'a_read'.",
+    }
+
+
+def test_registration_refuses_routes_under_admin() -> None:
+    assert errors_of(http("ops", "/Admin/tools")) == {
+        "ops": "The specified route conflicts with one or more built in routes. | choose a route "
+               "that does not start with 'admin'."}
+
+
 def test_registration_parameter_names_as_a_string_is_that_functions_error() -> None:
     error = errors_of(trigger("say", parameterNames="text"))["say"]
     assert error.startswith("Unable to configure binding 'invocation' of type 'signalRTrigger'. "
