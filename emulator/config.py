@@ -145,14 +145,15 @@ def reread_app_files(config: StackConfig, environ: Mapping[str, str] | None = No
 
 def _connection_changed(raw: str | None, running: ConnectionString) -> bool:
     """Whether the file now names another key or service (the port may differ: the running
-    stack's is the one it bound)."""
+    stack's is the one it bound; ``localhost`` and ``127.0.0.1`` are both this machine)."""
     if not raw:
         return False
     try:
         new = parse_connection_string(raw)
     except InvalidConnectionString:
         return True
-    return (new.access_key, new.host) != (running.access_key, running.host)
+    same_host = new.host == running.host or {new.host, running.host} <= LOCAL_HOSTS
+    return new.access_key != running.access_key or not same_host
 
 
 def with_service_port(config: StackConfig, port: int) -> StackConfig:

@@ -148,6 +148,20 @@ def test_reread_app_files_takes_new_values_and_host_json_but_keeps_the_connectio
     assert "keep the one they started with" in caplog.text
 
 
+def test_reread_app_files_does_not_warn_when_the_bound_loopback_address_differs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """--bind 127.0.0.1 with the example's localhost endpoint: the same service, no warning."""
+    app = make_app_dir(tmp_path, {CONNECTION_SETTING: "Endpoint=http://localhost;Port=8888;"
+                                  "AccessKey=k;Version=1.0;"}, example=True)
+    config = with_service_port(load_stack_config(app_dir=app, bind="127.0.0.1", environ={}),
+                               43210)
+    assert config.connection_string.host == "127.0.0.1"
+    with caplog.at_level("WARNING", logger="emulator"):
+        reread_app_files(config, environ={})
+    assert "keep the one they started with" not in caplog.text
+
+
 def test_reread_app_files_keeps_a_settings_file_given_on_the_command_line(tmp_path: Path) -> None:
     app = make_app_dir(tmp_path, {"GREETING": "hi"})
     chosen = tmp_path / "elsewhere.json"
