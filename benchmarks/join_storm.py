@@ -159,7 +159,7 @@ async def run_join_storm(receivers: int, duration: float,
     with tempfile.TemporaryDirectory(prefix="bench-storm-") as data_dir:
         argv = ["-m", "emulator", "--app-dir", str(app_dir), "--bind", "127.0.0.1",
                 "--service-port", "0", "--host-port", "0", "--data-dir", data_dir,
-                "--log-level", "WARNING",
+                "--log-level", "WARNING", "--no-reload",
                 "--settings", str(throughput_settings(Path(data_dir), app_dir))]
         server = await start_server("stack", argv, "emulator ready:")
         assert server._pump is not None  # counted from here on, not only kept as a tail

@@ -178,7 +178,8 @@ async def deploy(target: str, scenario: Scenario) -> AsyncIterator[Deployed]:
                         "--settings", settings]
             else:
                 argv = ["-m", "emulator", "--bind", "127.0.0.1", "--service-port", "0",
-                        "--data-dir", data_dir, "--log-level", "WARNING", "--settings", settings]
+                        "--data-dir", data_dir, "--log-level", "WARNING", "--settings", settings,
+                        "--no-reload"]  # a file saved meanwhile must not restart the host
             if scenario.kind in FULL_UPSTREAM:
                 argv += ["--host-port", "0"]
             else:
