@@ -98,6 +98,8 @@ class HubState(Generic[C]):
         if state is None:
             return []
         skip = set(excluded)
+        if not skip:  # a broadcast to everyone: copied in C
+            return list(state.connections.values())
         return [c for cid, c in state.connections.items() if cid not in skip]
 
     def all_connections(self) -> list[C]:
