@@ -147,9 +147,15 @@ def _json_value(value: Any) -> Any:
 
 
 def _counted(handler: Handler) -> Handler:
-    """A trigger's handler, counted among the invocations stopping waits for."""
+    """A trigger's handler, counted among the invocations stopping waits for; none starts once
+    they are drained (.drain)."""
     async def counted(request: web.Request) -> web.StreamResponse:
-        with request.app[RUNTIME].in_flight.running():
+        in_flight = request.app[RUNTIME].in_flight
+        if in_flight.drained:
+            if request.transport is not None:
+                request.transport.close()  # no answer: the caller sends it again
+            raise web.HTTPServiceUnavailable()
+        with in_flight.running():
             return await handler(request)
 
     return counted
@@ -283,6 +289,7 @@ async def _drain(app: web.Application) -> None:
     if TIMERS in app:
         app[TIMERS].halt()  # a run in progress is counted in in_flight
     cancelled = await runtime.in_flight.finish(DRAIN_GRACE)
+    runtime.in_flight.drained = True
     if cancelled:
         host_logger.warning("stopping: %d function invocation(s) still running after %g s "
                             "were cancelled", cancelled, DRAIN_GRACE)

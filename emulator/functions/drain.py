@@ -5,7 +5,11 @@ A function running when the host stops may still need the host: the Durable clie
 So the host stops in two steps. First, while it still listens and answers every request, it
 stops its timers and waits up to ``DRAIN_GRACE`` seconds for the trigger invocations in flight
 (HTTP functions, SignalR triggers, timer runs), and cancels those still running then. Then it
-closes its sites and releases the rest.
+closes its sites and releases the rest. A trigger request it reads after the first step (one
+already on its way as the sites close) starts no function: its connection is closed without an
+answer, so the caller sends it again, to the host that starts next when this is a restart
+(the SignalR service does, as .NET's HTTP client does for a kept-alive connection closed under a
+request). A function started then would find its own host gone for its Durable calls.
 
 The first step is an ``on_shutdown`` hook, so :func:`emulator.serve.stop_runner` (shutdown
 while the sites listen, then cleanup) gets the whole order. A plain ``runner.cleanup()`` runs
@@ -36,6 +40,8 @@ class InFlight:
     def __init__(self) -> None:
         self.stopping = False
         """Set once the host began to stop (its shutdown hook runs once)."""
+        self.drained = False
+        """Set once the invocations in flight have finished: the host starts no more."""
         self._tasks: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
         self._idle.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import aiohttp
 import jwt
 import pytest
 
@@ -147,3 +148,20 @@ async def test_host_signalr_output_malformed_value_fails_invocation(make_host,
     status, _, _ = await host.request("POST", "/api/send", data=b'{"hello": 1}')
     assert status == 500
     assert rest_recorder.requests == []
+
+
+async def test_host_starts_no_function_once_drained_and_leaves_the_request_unanswered(
+    make_host, host_logs
+) -> None:
+    """Once the host stopping has drained its invocations, a request it still reads starts no
+    function: the connection closes with no answer, so the caller can send it again (to the
+    host that starts next on a restart), instead of a function running in a host going away."""
+    host = await make_host("basic", SETTINGS)
+    assert host.runner is not None
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as http:
+        async with http.post(f"{host.url}/api/echo", data=b"one") as reply:
+            assert (reply.status, await reply.read()) == (200, b"echo:one")
+        await host.runner.shutdown()  # the drain, while the site still listens
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await http.post(f"{host.url}/api/echo", data=b"two")  # on the kept-alive connection
+    assert len(host_logs.matching(r"Executing 'Functions\.echo'")) == 1
