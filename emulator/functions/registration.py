@@ -96,7 +96,7 @@ def _register(info: FunctionInfo, settings: Mapping[str, str], found: Registrati
     _hub_names(info)
     kind = info.trigger.kind
     if kind == "httptrigger":
-        if info.route.strip("/").lower().startswith("admin"):
+        if _route_text(info).startswith("admin"):
             # The host keeps admin/... for itself (ScriptHost's HTTP route validation).
             raise FunctionIndexingError(
                 info.name, "The specified route conflicts with one or more built in routes.",
@@ -127,10 +127,15 @@ def register_functions(functions: Sequence[FunctionInfo],
     return found
 
 
+def _route_text(info: FunctionInfo) -> str:
+    """The route as the host compares it: outer slashes trimmed, lower-cased."""
+    return info.route.strip("/").lower()
+
+
 def _conflict(one: FunctionInfo, other: FunctionInfo) -> bool:
     """The host's HttpRoutesConflict: the same template (ignoring case and outer slashes) and
     a method in common (no methods means all)."""
-    if one.route.strip("/").lower() != other.route.strip("/").lower():
+    if _route_text(one) != _route_text(other):
         return False
     return not one.methods or not other.methods or bool(set(one.methods) & set(other.methods))
 

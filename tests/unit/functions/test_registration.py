@@ -16,9 +16,11 @@ from emulator.functions.time_zones import host_time_zone
 CONNECTION = "Endpoint=http://localhost;Port=8888;AccessKey=x;Version=1.0;"
 
 
-def http(name: str, route: str = "r", *extra: dict) -> FunctionInfo:
-    bindings = [{"direction": "IN", "type": "httpTrigger", "name": "req", "route": route},
-                {"direction": "OUT", "type": "http", "name": "$return"}, *extra]
+def http(name: str, route: str = "r", *extra: dict,
+         methods: tuple[str, ...] = ()) -> FunctionInfo:
+    trigger = {"direction": "IN", "type": "httpTrigger", "name": "req", "route": route,
+               **({"methods": list(methods)} if methods else {})}
+    bindings = [trigger, {"direction": "OUT", "type": "http", "name": "$return"}, *extra]
 
     names = ", ".join(["req", *(b["name"] for b in extra)])
     namespace: dict = {"func": func}
@@ -59,29 +61,19 @@ def test_registration_serves_the_good_functions_beside_the_bad() -> None:
     assert list(found.triggers) == [("chat", "messages", "echo")]
 
 
-def routed(name: str, route: str, *methods: str) -> FunctionInfo:
-    bindings = [{"direction": "IN", "type": "httpTrigger", "name": "req", "route": route,
-                 **({"methods": list(methods)} if methods else {})},
-                {"direction": "OUT", "type": "http", "name": "$return"}]
-
-    def handler(req: func.HttpRequest) -> str:
-        return ""
-
-    return describe_function(name, bindings, handler)
-
-
 def test_registration_orders_routes_by_function_name_as_the_host_does() -> None:
     # Azure/azure-functions-host#9876: no ranking of templates; the first function by name wins.
-    found = register_functions([routed("List", "products/list"),
-                                routed("Details", "products/{id}"), routed("all", "{*rest}")], {})
+    found = register_functions([http("List", "products/list"),
+                                http("Details", "products/{id}"), http("all", "{*rest}")], {})
     assert [info.name for _, info in found.http_routes] == ["all", "Details", "List"]
     assert not found.errors
 
 
 def test_registration_refuses_a_route_another_function_maps_for_the_same_method() -> None:
-    found = register_functions([routed("b_read", "/Items/", "get"),
-                                routed("a_read", "items", "GET"), routed("write", "items", "post"),
-                                routed("z_any", "items")], {})
+    found = register_functions([http("b_read", "/Items/", methods=("get",)),
+                                http("a_read", "items", methods=("GET",)),
+                                http("write", "items", methods=("post",)), http("z_any", "items")],
+                               {})
     assert [info.name for _, info in found.http_routes] == ["a_read", "write"]
     assert [f.name for f in found.functions] == ["a_read", "write"]
     assert {e.function: e.reason for e in found.errors} == {
