@@ -7,6 +7,7 @@ value per access key, joined with a bare ``,``. Only the connection id is signed
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ def _bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+@functools.lru_cache(maxsize=4096)  # every upstream call of a connection signs the same id
 def _signature(key: str, connection_id: str) -> str:
     digest = hmac.new(_bytes(key), _bytes(connection_id), hashlib.sha256).hexdigest()
     return f"sha256={digest}"

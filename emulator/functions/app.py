@@ -17,7 +17,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from ..errors import (
@@ -28,6 +27,7 @@ from ..errors import (
     RequestTooLarge,
     WebhookError,
 )
+from ..http_client import HttpClient
 from ..logs import printable
 from .admin import setup_admin
 from .config import HostConfig
@@ -295,13 +295,13 @@ async def _drain(app: web.Application) -> None:
                             "were cancelled", cancelled, DRAIN_GRACE)
 
 
-async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _http_client_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
-    runtime.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    runtime.http = HttpClient()
     try:
         yield
     finally:
-        await runtime.session.close()
+        await runtime.http.close()
         runtime.invoker.close()
         if runtime.imported is not None:
             runtime.imported.restore()
@@ -357,7 +357,7 @@ def _assemble(config: HostConfig, runtime: HostRuntime) -> web.Application:
     app[RUNTIME] = runtime
     app[GATE] = Gate(host_page_origins(config.public_url, config.cors_origins), limits,
                      open_routes=[_http_trigger])
-    app.cleanup_ctx.append(_session_ctx)
+    app.cleanup_ctx.append(_http_client_ctx)
     app.on_shutdown.append(_drain)
     app.router.add_route("*", "/runtime/webhooks/signalr", _signalr_webhook)
     app.router.add_route("*", "/runtime/webhooks/signalr/{extra:.*}", _signalr_webhook)

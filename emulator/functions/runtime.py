@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import aiohttp
 from yarl import URL
 
 from ..contracts import (
@@ -21,6 +20,7 @@ from ..contracts import (
     parse_connection_string,
 )
 from ..errors import BindingError, ConfigError, InvalidConnectionString, OutputBindingError
+from ..http_client import HttpClient
 from ..logs import OnceLog, printable
 from .config import HostConfig, HostJson, load_host_json
 from .drain import InFlight
@@ -45,6 +45,11 @@ from .webhook import TriggerKey
 __all__ = ["HostRuntime"]
 
 REASON = "This function was programmatically called via the host APIs."
+
+REST_TIMEOUT = 30.0
+"""Seconds for one REST call of a signalR output binding."""
+REST_ANSWER_LIMIT = 1024 * 1024
+"""Bytes of a REST answer read at most: the service answers with an empty body or a short error."""
 
 
 def _thread_count(settings: Mapping[str, str]) -> int | None:
@@ -88,7 +93,7 @@ class HostRuntime:
     imported: ImportedScript | None = None
     """The app module; restored out of ``sys.modules`` when the host stops."""
     keys: KeyStore | None = None
-    session: aiohttp.ClientSession | None = None
+    http: HttpClient | None = None
     function_errors: list[FunctionError] = field(default_factory=list)
     """Functions in error, listed at start (``The 'x' function is in error: …``)."""
     timers: list[TimerTrigger] = field(default_factory=list)
@@ -231,19 +236,20 @@ class HostRuntime:
                 if host_logger.isEnabledFor(logging.DEBUG):
                     host_logger.debug("> %s %s %s", call.method, printable(call.url),
                                       printable(shorten(call.body or b"")))
-                assert self.session is not None, "the host app is not running"
+                assert self.http is not None, "the host app is not running"
                 try:
                     # encoded=True: the path goes out byte for byte as the token's audience
                     # names it; yarl would otherwise decode %27, %3D... and the service would
                     # refuse the token (user ids like O'Brien).
-                    async with self.session.request(call.method, URL(call.url, encoded=True),
-                                                    data=call.body, headers=headers) as response:
-                        text = await response.text()
-                        status = response.status
-                except (aiohttp.ClientError, OSError) as exc:
+                    answer = await self.http.request(call.method, URL(call.url, encoded=True),
+                                                     call.body, headers, limit=REST_ANSWER_LIMIT,
+                                                     timeout=REST_TIMEOUT)
+                except (OSError, TimeoutError, ValueError) as exc:
                     raise OutputBindingError(f"signalR output '{binding.name}': cannot reach the "
                                              f"SignalR Service for {call.description} "
-                                             f"({call.method} {call.url}): {exc}") from exc
+                                             f"({call.method} {call.url}): "
+                                             f"{exc or type(exc).__name__}") from exc
+                status, text = answer.status, answer.body.decode(errors="replace")
                 if not 200 <= status < 300:
                     raise OutputBindingError(
                         f"signalR output '{binding.name}': the SignalR Service answered {status} "
