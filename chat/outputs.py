@@ -30,6 +30,8 @@ __all__ = [
 
 Item = dict[str, Any]
 
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # made once, not per call
+
 
 class Encoded(str):
     """An argument already encoded as JSON text (the same history or online list goes to every
@@ -96,4 +98,4 @@ def encoded_size(value: Any) -> int:
     An upper bound for any encoder on the way to the service: ``\\uXXXX`` (6 bytes, 12 for an emoji)
     is never shorter than the same character in UTF-8 (2 to 4 bytes).
     """
-    return len(json.dumps(value, separators=(",", ":")))
+    return len(_compact(value))

@@ -1,11 +1,11 @@
 """A small keep-alive HTTP/1.1 client for the stack's own calls: the service's upstream calls to
 the Functions host and the host's REST calls to the SignalR service.
 
-Each message of the chat crosses both, so their cost is paid per message: a call through
-aiohttp's ``ClientSession`` costs about 70 µs of CPU on the benchmark machine (cookie jar,
-tracing, a writer task per request, timers), this client about 15 µs (benchmarks/RESULTS.md).
-It writes each request in one ``write`` and parses answers with httptools (llhttp, the parser
-of Node.js).
+Each chat message crosses both, so their cost is paid per message: on the benchmark machine a
+call through aiohttp's ``ClientSession``, with the tracing its resends needed, costs 90-100 µs
+of the client's CPU (a writer task per request, timers, cookies, trace signals), and a call
+through this client 20-25 µs (benchmarks/RESULTS.md). It writes each request with one
+``write`` and parses answers with httptools (llhttp, the parser of Node.js).
 
 It does what both callers need, as .NET's ``HttpClient`` (SocketsHttpHandler) does for Azure
 SignalR Service and for the Functions host: a pool of idle connections per origin, TLS with

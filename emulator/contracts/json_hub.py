@@ -115,8 +115,12 @@ def _object_with_spans(text: str, at: int) -> tuple[Any, dict[str, tuple[str, in
     return value, spans
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# Made once: json.dumps with any option builds a new encoder on every call.
+
+
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def _stream_ids(value: Any) -> tuple[str, ...]:

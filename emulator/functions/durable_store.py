@@ -355,8 +355,14 @@ class DurableStore:
 
     def queue_entity_request(self, hub: str, scheduler_id: str, request: str,
                              now: datetime) -> Wake:
+        return self.queue_entity_requests([(hub, scheduler_id, request)], now)[0]
+
+    def queue_entity_requests(self, requests: Sequence[tuple[str, str, str]],
+                              now: datetime) -> list[Wake]:
+        """(hub, scheduler id, request) each, in order, in one transaction."""
         with self._transaction():
-            return self._insert(hub, ENTITY, scheduler_id, None, now, request)
+            return [self._insert(hub, ENTITY, scheduler_id, None, now, request)
+                    for hub, scheduler_id, request in requests]
 
     def take_entity_requests(self, hub: str, scheduler_id: str,
                              limit: int) -> list[tuple[int, str]]:

@@ -40,6 +40,7 @@ __all__ = [
 API_VERSION = "2022-06-01"
 DEFAULT_CONNECTION_SETTING = "AzureSignalRConnectionString"
 _CONVERT_ERROR = "Unable to convert JObject to valid output binding type, check parameters."
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # made once, not per call
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def _call(conn: ConnectionString, method: str, path: str, body: Any = None,
     suffix = f"{path}?api-version={API_VERSION}"
     url = f"{conn.server_base}{suffix}"
     audience = f"{conn.audience_base}{urlsplit(conn.server_base).path.rstrip('/')}{suffix}"
-    payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+    payload = None if body is None else _compact(body).encode()
     return RestCall(method=method, url=url, audience=audience, body=payload,
                     description=description)
 

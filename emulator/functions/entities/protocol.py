@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 _FORBIDDEN_KEY_CHARS = set("/\\#?")
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""Made once: json.dumps with any option builds a new encoder on every call."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def encode_request(op: Operation) -> str:
     data["id"] = op.id
     if op.parent is not None:
         data.update(parent=op.parent, parentExecution=op.parent_execution)
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return _compact(data)
 
 
 def decode_request(text: str) -> Operation:
@@ -82,7 +84,7 @@ def encode_response(result: str | None, is_error: bool) -> str:
     data: dict[str, Any] = {"result": result}
     if is_error:
         data["exceptionType"] = "Error"
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return _compact(data)
 
 
 def split_scheduler_id(scheduler_id: str) -> tuple[str, str]:
@@ -132,7 +134,7 @@ def encode_signal_input(body: bytes, content_type: str) -> str | None:
             value = json.loads(text)
         except ValueError:
             raise EntityError("signal body is not valid JSON", status_hint=400) from None
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return _compact(value)
     return json.dumps(text, ensure_ascii=False)
 
 

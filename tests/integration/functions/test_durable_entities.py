@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from emulator.functions.durable import DURABLE
+from emulator.functions.entities import Operation, decode_request
 from tests.integration.functions.durable_support import API
 from tests.support.timeouts import TIMEOUT
 
@@ -128,3 +130,38 @@ async def test_orchestration_in_another_task_hub_waits(make_host) -> None:
     status, body, _ = await host.request("GET", f"{API}/instances/{links['id']}?taskHub=Elsewhere")
     assert status == 202 and json.loads(body)["runtimeStatus"] == "Pending"
     assert (await host.request("GET", f"{API}/instances/{links['id']}"))[0] == 404
+
+
+def _adds(count: int) -> list[Operation]:
+    return [Operation(name="add", input=str(n), id=f"op-{n}") for n in range(count)]
+
+
+async def test_requests_queued_in_one_turn_of_the_loop_are_saved_in_one_commit(make_host):
+    """Eight signals at once: one transaction holds them all, in the order they came, and
+    each caller hears back with its own row."""
+    host = await make_host("durable_entity_template")
+    durable = host.app[DURABLE]
+    engine, store = durable.entity_engine, durable.store
+    before = store.commits
+    wakes = await asyncio.gather(*(engine.queue(durable.hub, "@counter@k", op)
+                                   for op in _adds(8)))
+    assert store.commits - before == 1
+    assert [w.seq for w in wakes] == sorted(w.seq for w in wakes) and len(set(wakes)) == 8
+    rows = store.take_entity_requests(durable.hub, "@counter@k", 50)
+    assert [decode_request(text).id for _, text in rows] == [f"op-{n}" for n in range(8)]
+
+
+async def test_a_group_the_store_cannot_save_runs_from_memory_for_each_caller(make_host,
+                                                                              caplog):
+    """The disk fills (SQLite's max_page_count): every request of the group is kept in memory,
+    in order, and the failure is logged once."""
+    host = await make_host("durable_entity_template")
+    durable = host.app[DURABLE]
+    engine, store = durable.entity_engine, durable.store
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    big = [Operation(name="add", input=json.dumps("x" * 5000), id=f"op-{n}") for n in range(4)]
+    await asyncio.gather(*(engine.queue(durable.hub, "@counter@full", op) for op in big))
+    assert [decode_request(text).id for text in engine._volatile["@counter@full"]] == [
+        f"op-{n}" for n in range(4)]
+    assert caplog.text.count("cannot queue a signal") == 1
