@@ -179,7 +179,7 @@ class DurableRuntime:
         self.engine = OrchestrationEngine(runtime, self.functions, self.store, self.in_store,
                                           self.hub, self.client_inputs)
         self.entity_engine = EntityEngine(runtime, self.functions, self.store, self.in_store,
-                                          self.hub, self.store_failure)
+                                          self.hub, self.store_failure, self.dispatch)
         self.workers: dict[tuple[str, str], _Worker] = {}
         self.activities: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(_activity_slots(options))
@@ -282,7 +282,7 @@ class DurableRuntime:
 
     async def signal(self, hub: str, name: str, key: str, op: Operation) -> None:
         """Queue an operation durably; the entity's worker runs it after the caller got 202."""
-        self.dispatch([await self.entity_engine.queue(hub, f"@{name.lower()}@{key}", op)])
+        await self.entity_engine.queue(hub, f"@{name.lower()}@{key}", op)
 
     # -- scheduling --------------------------------------------------------------------------
     def dispatch(self, wakes: Iterable[Wake]) -> None:
@@ -428,6 +428,8 @@ class DurableRuntime:
         if pending:
             host_logger.info("stopped %d durable step(s) in flight; they run again when the "
                              "host starts", len(pending))
+        if self.entity_engine.saving:  # signals being saved: their callers wait on them
+            await asyncio.wait(self.entity_engine.saving)
         if self._checkpointing is not None:
             await asyncio.wait([self._checkpointing])
         self._checkpoint_thread.shutdown(wait=True)

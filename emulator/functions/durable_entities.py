@@ -10,9 +10,10 @@ full), requests are kept in memory, and each lost write is logged plainly.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import azure.functions as func
 
@@ -40,12 +41,17 @@ __all__ = ["MAX_BATCH", "EntityEngine"]
 MAX_BATCH = 50
 
 
+_Entry = tuple[str, str, str, asyncio.Future[None]]
+"""One request waiting to be saved: hub, scheduler id, the request's JSON, its caller's future."""
+
+
 class EntityEngine:
     """Entity batches for the host's own task hub."""
 
     def __init__(self, runtime: HostRuntime, functions: DurableFunctions, store: DurableStore,
                  in_store: StoreCall, hub: str,
-                 report: Callable[[sqlite3.Error, str, str, str], None]) -> None:
+                 report: Callable[[sqlite3.Error, str, str, str], None],
+                 dispatch: Callable[[Iterable[Wake]], None]) -> None:
         self.runtime = runtime
         self.functions = functions
         self.store = store
@@ -53,55 +59,84 @@ class EntityEngine:
         self.hub = hub
         self.report = report
         """Logs a store failure plainly, once per kind (DurableRuntime.store_failure)."""
+        self.dispatch = dispatch
+        """Starts the workers of saved requests (DurableRuntime.dispatch)."""
         self._volatile: dict[str, list[str]] = {}
         """Entity requests whose durable queueing failed (disk full): run from memory."""
-        self._unsaved: list[tuple[str, str, str, asyncio.Future[Wake]]] = []
-        """Requests queued in this turn of the loop, saved together at the next."""
-        self._saving: set[asyncio.Task[None]] = set()
+        self._group: list[_Entry] | None = None
+        """The requests queued in this turn of the loop; a task saves them at the next."""
+        self.saving: set[asyncio.Task[list[Wake]]] = set()
 
-    async def queue(self, hub: str, scheduler_id: str, op: Operation) -> Wake:
-        """Queue one request (in memory, logged, when the store cannot be written).
+    async def queue(self, hub: str, scheduler_id: str, op: Operation) -> None:
+        """Queue one request and start its entity's worker; returns once it is saved (in
+        memory, logged, when the store cannot be written).
 
-        It returns once the request is saved. The requests queued in one turn of the loop are
-        saved in one transaction: its commit costs more than the inserts it carries (35 µs for
-        one signal alone, 12 µs each ten at a time, benchmarks/RESULTS.md).
+        The requests queued in one turn of the loop are saved in one transaction: a commit
+        costs more than the rows it carries (35 µs for one signal alone, 12 µs each for ten
+        together, benchmarks/RESULTS.md).
         """
         request = encode_request(op)
-        loop = asyncio.get_running_loop()
-        saved: asyncio.Future[Wake] = loop.create_future()
-        if not self._unsaved:  # the task's first step runs at the next turn
-            task = loop.create_task(self._save_unsaved())
-            self._saving.add(task)
-            task.add_done_callback(self._saving.discard)
-        self._unsaved.append((hub, scheduler_id, request, saved))
         try:
-            return await saved
-        except sqlite3.Error as exc:
-            if hub.lower() != self.hub.lower():
-                raise EntityError(f"cannot queue the signal: {exc}", status_hint=503) from exc
-            self.report(exc, "entity-queue", f"entity {printable(scheduler_id)}: cannot queue "
-                        f"a signal", "; it runs from memory and is lost if the host stops first")
-            self._volatile.setdefault(scheduler_id, []).append(request)
-            return Wake(hub.lower(), ENTITY, scheduler_id, utc_now())
+            request.encode()
+        except UnicodeEncodeError:  # a lone surrogate (a JSON escape): SQLite cannot store it
+            raise EntityError("the signal's input holds an unpaired surrogate",
+                              status_hint=400) from None
+        saved: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (hub, scheduler_id, request, saved)
+        if self._group is not None:
+            self._group.append(entry)
+        else:  # the first of this turn; appended before the task exists, so it is in its group
+            group = self._group = [entry]
+            task = asyncio.get_running_loop().create_task(self._save(group))
+            self.saving.add(task)
+            task.add_done_callback(self.saving.discard)
+            task.add_done_callback(functools.partial(self._settle, group))
+        await saved
 
-    async def _save_unsaved(self) -> None:
-        batch, self._unsaved = self._unsaved, []
-        try:
-            wakes = await self.in_store(self.store.queue_entity_requests,
-                                        [(hub, target, text) for hub, target, text, _ in batch],
-                                        utc_now())
-        except asyncio.CancelledError:
-            for *_, saved in batch:
-                saved.cancel()
-            raise
-        except Exception as exc:  # each caller hears it (sqlite3.Error: it runs from memory)
-            for *_, saved in batch:
+    async def _save(self, group: list[_Entry]) -> list[Wake]:
+        if self._group is group:  # requests from now on form the next group
+            self._group = None
+        return await self.in_store(self.store.queue_entity_requests,
+                                   [(hub, target, text) for hub, target, text, _ in group],
+                                   utc_now())
+
+    def _settle(self, group: list[_Entry], task: asyncio.Task[list[Wake]]) -> None:
+        """Answer each caller of ``group`` and start the workers, whoever is still waiting: a
+        caller that went away (cancelled) still has its request run."""
+        if self._group is group:  # cancelled before it started
+            self._group = None
+        error: BaseException | None = (
+            EntityError("the host is stopping: the signal was not saved", status_hint=503)
+            if task.cancelled() else task.exception())
+        if error is None:
+            self.dispatch(task.result())
+            for *_, saved in group:
                 if not saved.done():
-                    saved.set_exception(exc)
+                    saved.set_result(None)
             return
-        for (*_, saved), wake in zip(batch, wakes, strict=True):
-            if not saved.done():  # its caller may have been cancelled; the request stays
-                saved.set_result(wake)
+        for hub, target, request, saved in group:
+            outcome: BaseException | None = error
+            if isinstance(error, sqlite3.Error):
+                try:
+                    self.dispatch([self._in_memory(hub, target, request, error)])
+                    outcome = None
+                except EntityError as exc:
+                    outcome = exc
+            if saved.done():
+                continue
+            if outcome is None:
+                saved.set_result(None)
+            else:
+                saved.set_exception(outcome)
+
+    def _in_memory(self, hub: str, scheduler_id: str, request: str, exc: sqlite3.Error) -> Wake:
+        """Keep a request the store could not save, to run from memory (its own hub only)."""
+        if hub.lower() != self.hub.lower():
+            raise EntityError(f"cannot queue the signal: {exc}", status_hint=503) from exc
+        self.report(exc, "entity-queue", f"entity {printable(scheduler_id)}: cannot queue "
+                    f"a signal", "; it runs from memory and is lost if the host stops first")
+        self._volatile.setdefault(scheduler_id, []).append(request)
+        return Wake(hub.lower(), ENTITY, scheduler_id, utc_now())
 
     async def run(self, scheduler_id: str) -> list[Wake] | None:
         """Run one batch of ``@name@key``; None when there was nothing to run."""

@@ -5,7 +5,9 @@ the connection limit and TLS."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import struct
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 from yarl import URL
 
-from emulator.http_client import BadAnswer, ClosedBeforeAnswer, HttpClient
+from emulator.http_client import MAX_HEAD, BadAnswer, ClosedBeforeAnswer, HttpClient
 from tests.support.timeouts import TIMEOUT
 
 LIMIT = 1024
@@ -263,3 +265,108 @@ async def test_https_refuses_a_server_whose_certificate_is_not_trusted(serve, cl
     with pytest.raises(ssl.SSLCertVerificationError):
         await post(client, url)
     assert recorder.requests == []
+
+
+async def test_bytes_after_the_answer_drop_the_connection_instead_of_answering_the_next_call(
+        serve, client):
+    recorder, url = await serve(lambda head, body, n: ok(b"first") + ok(b"unasked")
+                                if body == b"1" else ok(b"second"))
+    assert await post(client, url, b"1") == (200, b"first")
+    assert await post(client, url, b"2") == (200, b"second")
+    assert recorder.connections == 2
+
+
+async def test_a_switch_of_protocols_is_a_bad_answer(serve, client):
+    _, url = await serve(lambda head, body, n: b"HTTP/1.1 101 Switching Protocols\r\n"
+                         b"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+    with pytest.raises(BadAnswer):
+        await post(client, url)
+
+
+async def test_headers_past_the_limit_are_a_bad_answer(serve, client):
+    endless = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * (MAX_HEAD + 10) + b"\r\n\r\n"
+    _, url = await serve(lambda head, body, n: endless)
+    with pytest.raises(BadAnswer, match="headers"):
+        await post(client, url)
+
+
+async def test_a_body_ended_by_a_reset_is_not_taken_for_the_whole(client):
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"partial\": tr")
+        await writer.drain()
+        # Linger 0: the close is a reset (RST), not the end of the body (FIN).
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                                   struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    server = await asyncio.start_server(reset, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(ConnectionResetError):
+            await client.request("POST", URL(f"http://127.0.0.1:{port}/"), b"{}", {},
+                                 limit=LIMIT, timeout=TIMEOUT)
+    finally:
+        server.close()
+
+
+async def test_a_body_with_another_transfer_coding_ends_with_the_connection(serve, client):
+    _, url = await serve(lambda head, body, n: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip"
+                         b"\r\nConnection: close\r\n\r\nall of it")
+    assert await post(client, url) == (200, b"all of it")
+
+
+async def test_waiting_calls_are_served_in_turn(serve):
+    """Two callers keep the only connection busy, call after call; a third that comes to wait
+    is served after the call in flight and the one waiting before it, not after they stop."""
+    _, url = await serve(lambda head, body, n: ok(body))
+    client = HttpClient(max_connections=1)
+    answered: list[bytes] = []
+    stop = asyncio.Event()
+
+    async def busy(name: bytes) -> None:
+        while not stop.is_set():
+            answered.append((await post(client, url, name))[1])
+
+    busy_ones = [asyncio.ensure_future(busy(name)) for name in (b"a", b"b")]
+    try:
+        while not answered:  # both are at it: one in flight, one waiting
+            await asyncio.sleep(0)
+        before = len(answered)
+        assert await post(client, url, b"late") == (200, b"late")
+        assert len(answered) - before <= 2
+    finally:
+        stop.set()
+        await asyncio.gather(*busy_ones)
+        await client.close()
+
+
+async def test_closing_the_client_fails_the_calls_waiting_for_a_connection():
+    release = asyncio.Event()
+    requests: list[bytes] = []
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            requests.append(head.split(b"\r\n", 1)[0])
+            await release.wait()
+            writer.write(ok())
+            await writer.drain()
+
+    server = await asyncio.start_server(slow, "127.0.0.1", 0)
+    url = URL(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/first")
+    client = HttpClient(max_connections=1)
+    try:
+        first = asyncio.ensure_future(post(client, url, b""))
+        while not requests:
+            await asyncio.sleep(0.01)
+        waiting = asyncio.ensure_future(post(client, url.with_path("/second"), b""))
+        await asyncio.sleep(0)
+        await client.close()
+        with pytest.raises(ConnectionError, match="closed"):
+            await waiting
+        release.set()
+        assert await first == (200, b"ok")
+        assert requests == [b"POST /first HTTP/1.1"]
+    finally:
+        server.close()

@@ -133,35 +133,84 @@ async def test_orchestration_in_another_task_hub_waits(make_host) -> None:
 
 
 def _adds(count: int) -> list[Operation]:
-    return [Operation(name="add", input=str(n), id=f"op-{n}") for n in range(count)]
+    return [Operation(name="add", input=json.dumps(str(n)), id=f"op-{n}") for n in range(count)]
 
 
-async def test_requests_queued_in_one_turn_of_the_loop_are_saved_in_one_commit(make_host):
+def _record_saves(monkeypatch, store) -> list[list[str]]:
+    """The ids of the requests of each queue_entity_requests call, in order."""
+    saves: list[list[str]] = []
+    original = store.queue_entity_requests
+
+    def recorded(requests, now):
+        saves.append([decode_request(text).id for _, _, text in requests])
+        return original(requests, now)
+
+    monkeypatch.setattr(store, "queue_entity_requests", recorded)
+    return saves
+
+
+async def test_requests_queued_in_one_turn_of_the_loop_are_saved_in_one_commit(
+        make_host, monkeypatch):
     """Eight signals at once: one transaction holds them all, in the order they came, and
-    each caller hears back with its own row."""
+    the entity then runs every one of them."""
     host = await make_host("durable_entity_template")
     durable = host.app[DURABLE]
-    engine, store = durable.entity_engine, durable.store
-    before = store.commits
-    wakes = await asyncio.gather(*(engine.queue(durable.hub, "@counter@k", op)
-                                   for op in _adds(8)))
-    assert store.commits - before == 1
-    assert [w.seq for w in wakes] == sorted(w.seq for w in wakes) and len(set(wakes)) == 8
-    rows = store.take_entity_requests(durable.hub, "@counter@k", 50)
-    assert [decode_request(text).id for _, text in rows] == [f"op-{n}" for n in range(8)]
+    saves = _record_saves(monkeypatch, durable.store)
+    before = durable.store.commits
+    await asyncio.gather(*(durable.entity_engine.queue(durable.hub, "@counter@k", op)
+                           for op in _adds(8)))
+    assert saves == [[f"op-{n}" for n in range(8)]]
+    assert durable.store.commits - before >= 1
+    await idle(host)
+    assert await read(host, f"{COUNTER}/k") == (200, sum(range(8)))
+
+
+async def test_a_caller_that_goes_away_still_has_its_request_run(make_host):
+    """The function that signalled is cancelled while its signal is being saved: the signal
+    was accepted into the group, so it is saved and its entity runs it all the same."""
+    host = await make_host("durable_entity_template")
+    durable = host.app[DURABLE]
+    engine = durable.entity_engine
+    kept = asyncio.ensure_future(engine.queue(durable.hub, "@counter@kept", _adds(2)[1]))
+    left = asyncio.ensure_future(engine.queue(durable.hub, "@counter@left",
+                                              Operation(name="add", input=json.dumps("10"),
+                                                        id="left")))
+    await asyncio.sleep(0)  # both joined this turn's group; its save starts at the next turn
+    left.cancel()
+    await kept
+    await idle(host)
+    assert left.cancelled()
+    assert await read(host, f"{COUNTER}/left") == (200, 10)
+
+
+async def test_a_signal_that_cannot_be_stored_is_refused_alone(make_host):
+    """A JSON string escaping a lone surrogate cannot be written by SQLite: that signal gets a
+    400, the others sent with it are saved and run."""
+    host = await make_host("durable_entity_template")
+    good = [host.request("POST", f"{COUNTER}/mixed?op=add", json="2") for _ in range(3)]
+    bad = host.request("POST", f"{COUNTER}/mixed?op=add", data='"\\ud800"',
+                       headers={"Content-Type": "application/json"})
+    results = await asyncio.gather(*good, bad)
+    assert [status for status, _, _ in results] == [202, 202, 202, 400]
+    await idle(host)
+    assert await read(host, f"{COUNTER}/mixed") == (200, 6)
 
 
 async def test_a_group_the_store_cannot_save_runs_from_memory_for_each_caller(make_host,
                                                                               caplog):
     """The disk fills (SQLite's max_page_count): every request of the group is kept in memory,
-    in order, and the failure is logged once."""
+    in order, for the entity to run; the failure is logged once."""
     host = await make_host("durable_entity_template")
     durable = host.app[DURABLE]
     engine, store = durable.entity_engine, durable.store
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
     store._db.execute(f"PRAGMA max_page_count = {pages}")
-    big = [Operation(name="add", input=json.dumps("x" * 5000), id=f"op-{n}") for n in range(4)]
+    big = [Operation(name="add", input=json.dumps(str(n) + " " * 5000), id=f"op-{n}")
+           for n in range(4)]
     await asyncio.gather(*(engine.queue(durable.hub, "@counter@full", op) for op in big))
+    assert caplog.text.count("cannot queue a signal") == 1
+    # The entity's first batch waits 5 ms (ENTITY_BATCH_DELAY): they are still there, in order.
     assert [decode_request(text).id for text in engine._volatile["@counter@full"]] == [
         f"op-{n}" for n in range(4)]
-    assert caplog.text.count("cannot queue a signal") == 1
+    await idle(host)
+    assert "@counter@full" not in engine._volatile  # taken by the entity's batch
