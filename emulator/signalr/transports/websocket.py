@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Coroutine
 from typing import Any
 
@@ -36,8 +37,8 @@ MAX_FRAME = 64 * 1024
 class WebSocketAttachment:
     """The socket a session writes to now; a reattach replaces it with a new one."""
 
-    __slots__ = ("alone", "ended", "flusher", "flushing", "session", "transport", "writer",
-                 "writing_since", "ws")
+    __slots__ = ("alone", "ended", "flushed_at", "flusher", "flushing", "session", "transport",
+                 "writer", "writing_since", "ws")
 
     def __init__(self, ws: web.WebSocketResponse, session: Session,
                  transport: asyncio.Transport | None, flusher: Flusher, *,
@@ -53,6 +54,7 @@ class WebSocketAttachment:
         """The next write is the handshake answer: it goes in a frame of its own."""
         self.flushing = False
         """A flush is due at the next turn of the loop."""
+        self.flushed_at = -math.inf
         self.writer: asyncio.Task[None] | None = None
         """Writes while the client does not keep up, or closes the socket; None: neither."""
 
