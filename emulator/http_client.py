@@ -2,9 +2,9 @@
 the Functions host and the host's REST calls to the SignalR service.
 
 Each chat message crosses both, so their cost is paid per message: on the benchmark machine a
-call through aiohttp's ``ClientSession``, with the tracing its resends needed, costs 90-100 µs
+call through aiohttp's ``ClientSession``, with the tracing its resends needed, costs 87-100 µs
 of the client's CPU (a writer task per request, timers, cookies, trace signals), and a call
-through this client 20-25 µs (benchmarks/RESULTS.md). It writes each request with one
+through this client 19-26 µs (benchmarks/RESULTS.md). It writes each request with one
 ``write`` and parses answers with httptools (llhttp, the parser of Node.js).
 
 It does what both callers need, as .NET's ``HttpClient`` (SocketsHttpHandler) does for Azure
