@@ -353,10 +353,6 @@ class DurableStore:
         return [EntityRow(r[0], r[1], self.load_entity(hub, r[0], r[1]).state if r[4] else r[2],
                           _moment(r[3])) for r in rows]
 
-    def queue_entity_request(self, hub: str, scheduler_id: str, request: str,
-                             now: datetime) -> Wake:
-        return self.queue_entity_requests([(hub, scheduler_id, request)], now)[0]
-
     def queue_entity_requests(self, requests: Sequence[tuple[str, str, str]],
                               now: datetime) -> list[Wake]:
         """(hub, scheduler id, request) each, in order, in one transaction."""

@@ -248,7 +248,7 @@ class HostRuntime:
                     raise OutputBindingError(f"signalR output '{binding.name}': cannot reach the "
                                              f"SignalR Service for {call.description} "
                                              f"({call.method} {call.url}): "
-                                             f"{exc or type(exc).__name__}") from exc
+                                             f"{str(exc) or type(exc).__name__}") from exc
                 status, text = answer.status, answer.body.decode(errors="replace")
                 if not 200 <= status < 300:
                     raise OutputBindingError(

@@ -110,7 +110,7 @@ class Flusher:
     waits until then: messages that come to one connection that often come from a saturated
     service, and joining those of four milliseconds into one frame saves a system call per
     message and connection. A connection written to now and then is written at once. (Four,
-    not two: in `rest`, 0.20-0.28 frames per delivery instead of 0.39-0.40, and a quarter to a
+    not two: in `rest`, 0.15-0.28 frames per delivery instead of 0.39-0.40, and a quarter to a
     third less CPU per delivery, benchmarks/RESULTS.md.)
     """
 

@@ -66,8 +66,8 @@ def test_store_entities_per_hub_listing_and_delete(tmp_path) -> None:
 
 def test_store_entity_requests_are_consumed_with_the_batch(tmp_path) -> None:
     store = DurableStore(tmp_path / "s.sqlite3")
-    store.queue_entity_request("h", "@room@k", '{"op":"a"}', T0)
-    store.queue_entity_request("h", "@room@k", '{"op":"b"}', T0)
+    store.queue_entity_requests([("h", "@room@k", '{"op":"a"}')], T0)
+    store.queue_entity_requests([("h", "@room@k", '{"op":"b"}')], T0)
     rows = store.take_entity_requests("h", "@room@k", 50)
     assert [text for _, text in rows] == ['{"op":"a"}', '{"op":"b"}']
     answer = Notify("orch", HistoryEvent(kind=EventType.EVENT_RAISED, timestamp=T0, name="r",
