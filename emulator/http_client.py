@@ -98,7 +98,8 @@ class _Connection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self._received = False
-        self._head = 0  # bytes read before the headers were complete
+        self._head = 0  # bytes read in chunks that ended before the headers did
+        self._header_bytes = 0  # names and values of the headers parsed
         self._framed = False  # Content-Length or chunked: else the body ends with the connection
         self._headers_done = False
         self._ended = False  # the final answer is complete: any byte after it is out of turn
@@ -167,7 +168,8 @@ class _Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except Exception as exc:  # HttpParserError, HttpParserUpgrade, _Stop from a callback
-            reason = (f"the answer's headers pass {MAX_HEAD} bytes" if self._head > MAX_HEAD
+            reason = (f"the answer's headers pass {MAX_HEAD} bytes"
+                      if self._header_bytes > MAX_HEAD
                       else f"not an HTTP/1.1 answer: {type(exc).__name__}")
             self._fail(BadAnswer(reason))
             return
@@ -191,9 +193,9 @@ class _Connection(asyncio.Protocol):
             raise _Stop  # a second answer to one request
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._head += len(name) + len(value)
-        if self._head > MAX_HEAD:
-            raise _Stop  # see data_received: a head that never ends
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > MAX_HEAD:
+            raise _Stop  # a head that came whole in one read; data_received sees the others
         name = name.lower()
         if name == b"content-length" or (
                 name == b"transfer-encoding" and value.lower().rstrip().endswith(b"chunked")):

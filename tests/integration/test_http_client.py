@@ -370,3 +370,26 @@ async def test_closing_the_client_fails_the_calls_waiting_for_a_connection():
         assert requests == [b"POST /first HTTP/1.1"]
     finally:
         server.close()
+
+
+async def test_headers_under_the_limit_are_read_over_several_reads(client):
+    """40 KB of headers in two writes 50 ms apart (so in two reads): still an answer, since
+    each byte of the head counts once."""
+    pads = b"".join(b"X-Pad-%d: %s\r\n" % (n, b"a" * 1000) for n in range(40))
+
+    async def split(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\n" + pads)
+        await writer.drain()
+        await asyncio.sleep(0.05)  # shapes the stream into two reads; nothing waits on it
+        writer.write(b"Content-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    server = await asyncio.start_server(split, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        answer = await client.request("POST", URL(f"http://127.0.0.1:{port}/"), b"{}", {},
+                                      limit=LIMIT, timeout=TIMEOUT)
+        assert (answer.status, answer.body) == (200, b"ok")
+    finally:
+        server.close()
